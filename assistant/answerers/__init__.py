@@ -73,4 +73,5 @@ PROVIDERS: dict[str, str] = {
 def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
     provider, model = parse_spec(spec, PROVIDERS, "answerer")
     factory = load_factory(PROVIDERS[provider])
-    return factory(model, settings=settings, embedder=embedder)  # type: ignore[operator,no-any-return]
+    answerer: Answerer = factory(model, settings=settings, embedder=embedder)
+    return answerer

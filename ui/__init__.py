@@ -1,0 +1,1 @@
+"""The browser chat (Streamlit): `streamlit run ui/app.py`."""

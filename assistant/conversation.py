@@ -40,14 +40,10 @@ ANSWER_CHARS = 400
 def is_follow_up(question: str) -> bool:
     """Does the question lean on what was said before?"""
     short = 12 if detect_language(question) == "ja" else 25
-    return bool(
-        _FOLLOW_UP_JA.search(question) or _FOLLOW_UP_EN.search(question) or len(question) <= short
-    )
+    return bool(_FOLLOW_UP_JA.search(question) or _FOLLOW_UP_EN.search(question) or len(question) <= short)
 
 
-def condense_question(
-    question: str, history: Sequence[Turn], rewrite: Rewrite | None = None
-) -> str:
+def condense_question(question: str, history: Sequence[Turn], rewrite: Rewrite | None = None) -> str:
     """Make a follow-up question standalone.
 
     With ``rewrite`` (a language model's rewriter) that decides. Without it the method

@@ -132,9 +132,7 @@ def ingest(
                     for _, chunks, rec in plan)  # fmt: skip
         done = 0
         for doc, chunks, record in plan:
-            done += _write_file(
-                doc, chunks, record, store, embedder, settings, progress, done, total
-            )
+            done += _write_file(doc, chunks, record, store, embedder, settings, progress, done, total)
             (report.updated if record else report.added).append(doc.source)
         report.chunks_embedded = done
 

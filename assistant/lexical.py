@@ -123,9 +123,7 @@ class BM25Index:
         for col, freq in df.items():
             idf[col] = math.log(1 + (n - freq + 0.5) / (freq + 0.5))
         self.idf = idf
-        matrix = sparse.csr_matrix(
-            (values, (rows, cols)), shape=(n, len(vocabulary)), dtype=np.float32
-        )
+        matrix = sparse.csr_matrix((values, (rows, cols)), shape=(n, len(vocabulary)), dtype=np.float32)
         self._matrix_t = matrix.T.tocsr()  # term -> documents, for fast lookups
 
     def __len__(self) -> int:

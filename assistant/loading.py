@@ -56,9 +56,7 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def iter_files(
-    paths: Iterable[Path], include: list[str], exclude: list[str]
-) -> Iterator[tuple[Path, Path]]:
+def iter_files(paths: Iterable[Path], include: list[str], exclude: list[str]) -> Iterator[tuple[Path, Path]]:
     """Yield ``(file, root)`` for every file under ``paths`` that the globs select.
 
     A path given directly as a file is always yielded (its type is checked on load).

@@ -132,9 +132,7 @@ class Assistant:
         s = self.settings
         low = s.min_relevance if s.min_relevance is not None else self.embedder.min_relevance
         high = (
-            s.confident_relevance
-            if s.confident_relevance is not None
-            else self.embedder.confident_relevance
+            s.confident_relevance if s.confident_relevance is not None else self.embedder.confident_relevance
         )
         # Across languages words cannot be shared; similarity alone decides, a bit stricter.
         cross_lingual = low + 0.3 * (high - low)
@@ -225,9 +223,7 @@ class Assistant:
             question=question,
             answer=text,
             refused=refused,
-            citations=[
-                _citation(i, p, i in cited and not refused) for i, p in enumerate(passages, start=1)
-            ],  # fmt: skip
+            citations=[_citation(i, p, i in cited and not refused) for i, p in enumerate(passages, start=1)],
             timings=timings,
             language=language,
             standalone_question=standalone,

@@ -184,9 +184,7 @@ def _split_long(block: str, size: int) -> list[str]:
 def _split_table(table: str, size: int) -> list[str]:
     """Split a large table by rows, repeating the header in every part."""
     rows = table.split("\n")
-    header = (
-        rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else []
-    )
+    header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else []
     body = rows[len(header) :]
     parts: list[str] = []
     current = list(header)

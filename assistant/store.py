@@ -88,9 +88,7 @@ class ChromaStore:
         s = self._settings
         try:
             if s.chroma_host:
-                client = chromadb.HttpClient(
-                    host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl
-                )
+                client = chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl)
                 client.heartbeat()
             else:
                 s.chroma_dir.mkdir(parents=True, exist_ok=True)
@@ -148,17 +146,14 @@ class ChromaStore:
                 )
             else:
                 names = {
-                    c if isinstance(c, str) else c.name
-                    for c in self._call(self._client.list_collections)
+                    c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)
                 }
                 if name not in names:
                     raise IndexNotFoundError(
                         f"There is no index yet in {self.address} (collection {name!r}).",
                         "Build it with `assistant ingest` (it indexes ./corpus by default).",
                     )
-                self._collection = self._call(
-                    self._client.get_collection, name, embedding_function=None
-                )
+                self._collection = self._call(self._client.get_collection, name, embedding_function=None)
             return self._collection
 
     def refresh_if_changed(self) -> bool:
@@ -338,10 +333,7 @@ class ChromaStore:
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
-            names = {
-                c if isinstance(c, str) else c.name
-                for c in self._call(self._client.list_collections)
-            }
+            names = {c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)}
             if self._settings.collection in names:
                 self._call(self._client.delete_collection, self._settings.collection)
             self._collection = None

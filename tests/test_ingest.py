@@ -42,14 +42,19 @@ def write(path: Path, text: str) -> Path:
 
 def make_docs(root: Path, n: int = 3, start: int = 0) -> list[Path]:
     return [
-        write(root / f"doc{i}.md", f"# 文書{i}\n\n## 節\n\n" + "".join(f"文書{i}の文{j}です。" for j in range(40)))
+        write(
+            root / f"doc{i}.md",
+            f"# 文書{i}\n\n## 節\n\n" + "".join(f"文書{i}の文{j}です。" for j in range(40)),
+        )
         for i in range(start, start + n)
     ]
 
 
 @pytest.fixture
 def docs_settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data", corpus=[tmp_path / "docs"], chunk_size=200, chunk_overlap=40)
+    return load_settings(
+        data_dir=tmp_path / "data", corpus=[tmp_path / "docs"], chunk_size=200, chunk_overlap=40
+    )
 
 
 def test_second_ingest_embeds_nothing(docs_settings: Settings, tmp_path: Path) -> None:
@@ -101,7 +106,9 @@ def test_interrupted_ingest_is_repaired_without_duplicates(docs_settings: Settin
     assert sorted(c.id for c in bot.store.all_chunks()) == expected
 
 
-def test_bad_files_are_skipped_with_a_reason_and_the_rest_goes_on(docs_settings: Settings, tmp_path: Path) -> None:
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_goes_on(
+    docs_settings: Settings, tmp_path: Path
+) -> None:
     make_docs(tmp_path / "docs", 1)
     (tmp_path / "docs" / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     write(tmp_path / "docs" / "empty.md", "<!-- only a comment -->\n")
@@ -113,7 +120,9 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_goes_on(docs_settings:
     assert len(report.added) == 2
 
 
-def test_other_embedder_on_existing_index_says_how_to_rebuild(docs_settings: Settings, tmp_path: Path) -> None:
+def test_other_embedder_on_existing_index_says_how_to_rebuild(
+    docs_settings: Settings, tmp_path: Path
+) -> None:
     make_docs(tmp_path / "docs", 1)
     Assistant(docs_settings, CountingEmbedder()).ingest()
     other = Assistant(docs_settings.model_copy(update={"embedder": "fake:32"}))
@@ -160,12 +169,17 @@ def test_concurrent_ingests_and_a_long_running_reader(tmp_path: Path) -> None:
 
     env_path = str(ROOT)
     procs = [
-        subprocess.Popen([sys.executable, "-c", SCRIPT, str(data), str(tmp_path / d)], cwd=env_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(data), str(tmp_path / d)],
+            cwd=env_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for d in ("a", "b")
     ]
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     ids = [c.id for c in reader.store.all_chunks()]
     assert len(ids) == len(set(ids))

@@ -16,7 +16,11 @@ def test_particles_dropped_and_english_lowercased_and_singular() -> None:
 
 def test_bm25_ranks_the_matching_document_first() -> None:
     tok = default_tokenizer()
-    docs = {"vm": "仮想マシンはハイパーバイザーの上で動く。", "ct": "コンテナはカーネルを共有する。", "x": "天気は晴れ。"}
+    docs = {
+        "vm": "仮想マシンはハイパーバイザーの上で動く。",
+        "ct": "コンテナはカーネルを共有する。",
+        "x": "天気は晴れ。",
+    }
     index = BM25Index(list(docs), [tok.tokenize(t) for t in docs.values()])
     assert index.search(tok.tokenize("ハイパーバイザーとは"), 3)[0][0] == "vm"
     assert index.search(tok.tokenize("カーネルの共有"), 3)[0][0] == "ct"

@@ -48,7 +48,13 @@ def test_markup_that_is_not_text_is_cleaned() -> None:
     cleaned = clean_markdown(text)
     for gone in ("<!--", "hidden", "{{", "}}", "!!!", "[!WARNING]", "term_id"):
         assert gone not in cleaned
-    for kept in ("Podは最小単位です。", "注意書きの本文。", "Kata note", "Indented admonition body.", "Alert body."):
+    for kept in (
+        "Podは最小単位です。",
+        "注意書きの本文。",
+        "Kata note",
+        "Indented admonition body.",
+        "Alert body.",
+    ):
         assert kept in cleaned
 
 

@@ -46,7 +46,9 @@ def test_off_topic_questions_get_i_dont_know(seed_bot: Assistant) -> None:
     for case in OFF_TOPIC:
         answer = seed_bot.ask(case["q"])
         assert answer.refused, (case["q"], answer.answer)
-        assert ("分かりません" in answer.answer or "見つかりません" in answer.answer) == (answer.language == "ja")
+        assert ("分かりません" in answer.answer or "見つかりません" in answer.answer) == (
+            answer.language == "ja"
+        )
         assert answer.citations and not answer.cited  # the closest passages, none of them cited
 
 

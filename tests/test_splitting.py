@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from assistant.loading import Document, load_file
 from assistant.splitting import SplitterConfig, split_document, split_sentences
 
@@ -12,7 +14,14 @@ def doc(text: str, title: str = "T") -> Document:
 
 def test_japanese_and_english_sentences_are_split() -> None:
     text = "コンテナは軽い。VMは重い！どちらを選ぶ？ It is fast. Really? Yes"
-    assert split_sentences(text) == ["コンテナは軽い。", "VMは重い！", "どちらを選ぶ？", "It is fast.", "Really?", "Yes"]
+    assert split_sentences(text) == [
+        "コンテナは軽い。",
+        "VMは重い！",
+        "どちらを選ぶ？",
+        "It is fast.",
+        "Really?",
+        "Yes",
+    ]
 
 
 def test_closing_brackets_stay_with_their_sentence() -> None:
@@ -22,7 +31,10 @@ def test_closing_brackets_stay_with_their_sentence() -> None:
 def test_heading_path_is_kept() -> None:
     text = "# T\n\n## 概要\n\n前文。\n\n### 各技術の詳細\n\n詳細の本文。\n"
     chunks = split_document(doc(text), SplitterConfig(200, 20))
-    assert [(c.heading, c.text) for c in chunks] == [("概要", "前文。"), ("概要 > 各技術の詳細", "詳細の本文。")]
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("概要", "前文。"),
+        ("概要 > 各技術の詳細", "詳細の本文。"),
+    ]
 
 
 def test_tables_are_kept_whole_when_they_fit() -> None:
@@ -43,7 +55,7 @@ def test_size_and_overlap_are_respected() -> None:
     text = "".join(f"これは文{i}です。" for i in range(200))
     chunks = split_document(doc(text), SplitterConfig(120, 30))
     assert all(len(c.text) <= 120 for c in chunks)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         first_of_b = split_sentences(b.text)[0]
         assert first_of_b in a.text  # the next chunk starts with the end of the previous one
 

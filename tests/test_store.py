@@ -24,7 +24,9 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 def chunk(i: int, source: str = "/docs/a.md") -> StoredChunk:
-    return StoredChunk(f"id{i}", f"text {i}", {"source": source, "file_hash": "h1", "n_chunks": 3, "tokens": ""})
+    return StoredChunk(
+        f"id{i}", f"text {i}", {"source": source, "file_hash": "h1", "n_chunks": 3, "tokens": ""}
+    )
 
 
 def vec(i: int) -> np.ndarray:

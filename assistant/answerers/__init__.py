@@ -55,9 +55,7 @@ class Turn:
 class Answerer(Protocol):
     name: str
 
-    def stream(
-        self, question: str, passages: Sequence[RetrievedChunk], language: str
-    ) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
         """Yield the answer text in pieces; passages are numbered from 1 in order."""
         ...
 

@@ -47,9 +47,7 @@ class ExtractiveAnswerer:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def stream(
-        self, question: str, passages: Sequence[RetrievedChunk], language: str
-    ) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
         chosen = self.select(question, passages)
         for i, candidate in enumerate(chosen):
             sep = "" if i == 0 else " "
@@ -68,15 +66,10 @@ class ExtractiveAnswerer:
         sentence_terms = [set(tokenizer.tokenize(c.text)) for c in candidates]
         # Rarer terms (within the retrieved passages) weigh more.
         n = len(candidates)
-        weight = {
-            t: math.log(1 + n / (1 + sum(t in terms for terms in sentence_terms)))
-            for t in query_terms
-        }
+        weight = {t: math.log(1 + n / (1 + sum(t in terms for terms in sentence_terms))) for t in query_terms}
         total = sum(weight.values()) or 1.0
         similarities = self._similarities(question, [c.text for c in candidates])
-        for candidate, terms, similarity in zip(
-            candidates, sentence_terms, similarities, strict=True
-        ):
+        for candidate, terms, similarity in zip(candidates, sentence_terms, similarities, strict=True):
             coverage = sum(weight[t] for t in query_terms & terms) / total
             prior = 0.02 * (len(passages) - candidate.passage)
             brevity = 0.02 if len(candidate.text) < 12 else 0.0
@@ -87,9 +80,7 @@ class ExtractiveAnswerer:
         for candidate in ranked[1:]:
             if len(chosen) >= self._settings.max_answer_sentences:
                 break
-            if candidate.score >= best.score - 0.06 and candidate.text not in {
-                c.text for c in chosen
-            }:
+            if candidate.score >= best.score - 0.06 and candidate.text not in {c.text for c in chosen}:
                 chosen.append(candidate)
         return chosen
 
@@ -138,12 +129,7 @@ def _merge_list_headers(lines: list[str]) -> list[str]:
     lead_indent: int | None = None
     for line in lines:
         indent = len(line) - len(line.lstrip())
-        if (
-            lead_indent is not None
-            and line.strip()
-            and indent > lead_indent
-            and _BULLET.match(line)
-        ):
+        if lead_indent is not None and line.strip() and indent > lead_indent and _BULLET.match(line):
             item = _BULLET.sub("", line).strip()
             out[-1] = f"{out[-1]} {item}" if out[-1].endswith(("。", ".")) else f"{out[-1]}{item}"
             continue

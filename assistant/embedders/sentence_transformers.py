@@ -48,9 +48,9 @@ class SentenceTransformerEmbedder:
                 f"sentence-transformers could not load {model!r}: {exc}",
                 "Give the path of a local model directory; hub ids need network access.",
             ) from None
-        get_dimension = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dimension: Any = getattr(self._model, "get_embedding_dimension", None)
+        if get_dimension is None:  # sentence-transformers < 6
+            get_dimension = self._model.get_sentence_embedding_dimension
         self.dimension = int(get_dimension())
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         self._query_prompt = prompts.get("query")

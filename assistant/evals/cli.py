@@ -1,0 +1,214 @@
+"""``assistant eval``: run a dataset through the pipeline, report, gate; or compare two runs.
+
+assistant eval evals/datasets/seed_qa.jsonl --thresholds evals/thresholds.toml
+assistant eval run DATASET [options]          (the same, spelled out)
+assistant eval compare RUN_A RUN_B            (metric deltas and flipped questions)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  assistant eval evals/datasets/seed_qa.jsonl
+  assistant eval evals/datasets/seed_qa.jsonl --thresholds evals/thresholds.toml --out artifacts/eval
+  assistant eval run my_questions.csv --corpus docs/ --limit 20 --json
+  assistant eval compare artifacts/eval-before artifacts/eval-after
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate the pipeline on a dataset of questions (or compare two runs)",
+        description="Answer every question of DATASET (.jsonl, .csv or .yaml) with the configured "
+        "pipeline, score retrieval, answers and refusals, write results.jsonl, summary.json and "
+        "Markdown/HTML reports, and exit non-zero when a metric is below its threshold. "
+        "`assistant eval compare RUN_A RUN_B` compares two runs.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", nargs="+", metavar="DATASET | run DATASET | compare RUN_A RUN_B")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="files or directories to index before evaluating (default: the configured corpus)",
+    )
+    p.add_argument("--out", type=Path, help="run directory (default: DATA_DIR/evals/<dataset>-<settings>)")
+    p.add_argument("--thresholds", type=Path, help="TOML file with [min] and [max] metric thresholds")
+    p.add_argument(
+        "--min",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="fail when METRIC is below VALUE (repeatable)",
+    )
+    p.add_argument(
+        "--max",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="fail when METRIC is above VALUE (repeatable)",
+    )
+    p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--batch-size", type=int, default=8, help="questions scored per batch (default 8)")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming the run in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.errors import ConfigError
+
+    target = list(args.target)
+    if target[0] == "compare":
+        if len(target) != 3:
+            raise ConfigError(
+                "`assistant eval compare` takes two run directories.",
+                "Example: assistant eval compare runs/before runs/after",
+            )
+        return _compare(Path(target[1]), Path(target[2]), args.json)
+    if target[0] == "run":
+        target = target[1:]
+    if len(target) != 1:
+        raise ConfigError(
+            "`assistant eval` takes one dataset file.", "Example: assistant eval evals/datasets/seed_qa.jsonl"
+        )
+    return evaluate(Path(target[0]), settings, args)
+
+
+def evaluate(dataset: Path, settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.evals.dataset import load_dataset
+    from assistant.evals.gate import check, load_thresholds
+    from assistant.evals.report import write_reports
+    from assistant.evals.runner import corpus_fingerprint, default_out_dir, read_results, run_eval
+    from assistant.pipeline import Assistant
+
+    records = load_dataset(dataset)
+    if args.limit:
+        records = records[: args.limit]
+    thresholds = load_thresholds(args.thresholds, args.min, args.max)
+    bot = Assistant(settings)
+    progress = not args.no_progress
+    report = bot.ingest(args.corpus or None, progress=_ingest_bar() if progress else None)
+    if report.changed:
+        log.info("index updated: %d added, %d updated", len(report.added), len(report.updated))
+    out_dir = args.out or default_out_dir(settings, dataset, corpus_fingerprint(bot))
+    summary = run_eval(
+        bot,
+        records,
+        out_dir,
+        dataset=dataset,
+        batch_size=args.batch_size,
+        fresh=args.fresh,
+        progress=progress,
+    )
+    results = read_results(out_dir)
+    wanted = {r.id for r in records}
+    paths = write_reports(out_dir, summary, [results[i] for i in results if i in wanted])
+    gate = check(summary["metrics"], thresholds)
+    summary["gate"] = {"passed": gate.passed, "failures": gate.failures, "checked": gate.checked}
+    if args.json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(format_summary(summary, paths) + "\n")
+    return 0 if gate.passed else 1
+
+
+def format_summary(summary: dict[str, Any], reports: list[Path]) -> str:
+    c = summary["counts"]
+    lines = [
+        f"{c['questions']} questions ({c['answerable']} answerable, {c['expect_refusal']} expecting a "
+        f"refusal): {c['passed']} passed, {c['refused']} refused, {c['errors']} errors",
+        f"corpus {summary['corpus']['documents']} documents / {summary['corpus']['chunks']} chunks "
+        f"(fingerprint {summary['corpus']['sha256'][:12]}); embedder {summary['pipeline']['embedder']}, "
+        f"answerer {summary['pipeline']['answerer']}, top_k {summary['pipeline']['top_k']}",
+        "",
+    ]
+    for name, value in summary["metrics"].items():
+        lines.append(f"  {name:<24}{'–' if value is None else f'{value:.3f}'}")
+    lines += ["", f"results: {Path(summary['run']['out_dir']) / 'results.jsonl'}"]
+    lines += [f"report:  {p}" for p in reports]
+    gate = summary.get("gate")
+    if gate and gate["checked"]:
+        if gate["passed"]:
+            lines.append(f"gate: passed ({gate['checked']} thresholds)")
+        else:
+            lines.append(f"gate: FAILED ({len(gate['failures'])} of {gate['checked']} thresholds)")
+            lines += [f"  - {f}" for f in gate["failures"]]
+    return "\n".join(lines)
+
+
+def _compare(a: Path, b: Path, as_json: bool) -> int:
+    from assistant.evals.compare import compare_runs, format_comparison
+
+    result = compare_runs(a, b)
+    text = (
+        json.dumps(result, ensure_ascii=False, indent=2, default=str)
+        if as_json
+        else format_comparison(result)
+    )
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def _ingest_bar() -> Any:
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc="embedding", unit="chunk", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``eval`` on its own (``python -m assistant.evals.cli``) until the main CLI wires it."""
+    from assistant.errors import AssistantError
+    from assistant.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="assistant")
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--embedder")
+    parser.add_argument("--answerer")
+    parser.add_argument("--top-k", type=int)
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        settings = load_settings(
+            data_dir=args.data_dir,
+            config=args.config,
+            embedder=args.embedder,
+            answerer=args.answerer,
+            top_k=args.top_k,
+        )
+        return int(args.handler(args, settings))
+    except AssistantError as exc:
+        sys.stderr.write(f"error: {exc.message}\n{exc.hint}\n")
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""Deterministic eval metrics: pure functions, no model, no I/O.
+
+Retrieval metrics take the ranked passages given to the answerer and a relevance
+judgement per passage; answer metrics compare texts after normalisation (SQuAD
+style for English, NFKC characters for Japanese). `evals/README.md` defines each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_CITATION_MARK = re.compile(r"\s*\[\d+\]")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_SENTENCE = re.compile(r".*?(?:[。．！？!?]+|\.(?=\s|\[|$)|$)(?:\s*\[\d+\])*")
+
+
+# --- relevance ------------------------------------------------------------------------
+
+
+@dataclass
+class Passage:
+    """What the metrics need of a retrieved passage (a `Citation` or its dict)."""
+
+    chunk_id: str
+    source: str
+    heading_path: list[str]
+    text: str
+    cited: bool = False
+
+    @classmethod
+    def from_citation(cls, c: Any) -> Passage:
+        get = c.get if isinstance(c, Mapping) else lambda k, d=None: getattr(c, k, d)
+        return cls(
+            str(get("chunk_id", "")),
+            str(get("source", "")),
+            list(get("heading_path") or []),
+            str(get("text", "")),
+            bool(get("cited", False)),
+        )
+
+
+def _norm_heading(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("*", "").replace("`", "")
+    return " ".join(text.lower().split())
+
+
+def source_matches(reference: str, passage: Passage) -> bool:
+    """Does ``reference`` (path suffix, ``path#Heading > Sub`` or chunk id) name this passage?"""
+    if reference == passage.chunk_id:
+        return True
+    path, _, fragment = reference.partition("#")
+    source = passage.source.replace("\\", "/")
+    path = path.replace("\\", "/").removeprefix("./")
+    if not (source == path or source.endswith("/" + path.lstrip("/"))):
+        return False
+    if not fragment:
+        return True
+    wanted = [_norm_heading(p) for p in fragment.split(">") if p.strip()]
+    have = [_norm_heading(h) for h in passage.heading_path]
+    return any(have[i : i + len(wanted)] == wanted for i in range(len(have) - len(wanted) + 1))
+
+
+def relevant_items(
+    passages: Sequence[Passage], sources: Sequence[str], answers: Sequence[str]
+) -> list[set[int]] | None:
+    """For each passage, the indices of the reference items it satisfies.
+
+    Items are the reference sources, or — with none given — the single item "a
+    passage contains one of the reference answers". ``None`` when there is nothing
+    to judge retrieval against.
+    """
+    if sources:
+        return [{i for i, ref in enumerate(sources) if source_matches(ref, p)} for p in passages]
+    if answers:
+        wanted = [normalize_chars(a) for a in answers if normalize_chars(a)]
+        return [{0} if any(w in normalize_chars(p.text) for w in wanted) else set() for p in passages]
+    return None
+
+
+def n_items(sources: Sequence[str], answers: Sequence[str]) -> int:
+    return len(sources) if sources else (1 if answers else 0)
+
+
+# --- retrieval ------------------------------------------------------------------------
+
+
+def hit_at_k(relevance: Sequence[set[int]], k: int) -> float:
+    """1 if any of the first k passages is relevant."""
+    return 1.0 if any(relevance[:k]) else 0.0
+
+
+def recall_at_k(relevance: Sequence[set[int]], k: int, total: int) -> float:
+    """Share of the reference items found in the first k passages."""
+    if total <= 0:
+        return 0.0
+    found: set[int] = set().union(*relevance[:k]) if relevance[:k] else set()
+    return len(found) / total
+
+
+def mrr_at_k(relevance: Sequence[set[int]], k: int) -> float:
+    """1/rank of the first relevant passage within the first k, else 0."""
+    for rank, items in enumerate(relevance[:k], start=1):
+        if items:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(relevance: Sequence[set[int]], k: int, total: int) -> float:
+    """Binary nDCG: a passage gains 1 when it satisfies a reference item not yet satisfied."""
+    if total <= 0:
+        return 0.0
+    seen: set[int] = set()
+    dcg = 0.0
+    for rank, items in enumerate(relevance[:k], start=1):
+        new = items - seen
+        if new:
+            dcg += 1.0 / math.log2(rank + 1)
+            seen |= new
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(k, total) + 1))
+    return dcg / ideal
+
+
+# --- text normalisation ---------------------------------------------------------------
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION_MARK.sub("", text).strip()
+
+
+def is_japanese(text: str) -> bool:
+    return bool(_JAPANESE.search(text))
+
+
+def _character_mode(answer: str, reference: str) -> bool:
+    """Compare characters when either text is Japanese (words are not separated by spaces)."""
+    return is_japanese(reference) or is_japanese(answer)
+
+
+def normalize_squad(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def normalize_chars(text: str) -> str:
+    """NFKC, lower case, without whitespace, punctuation or symbols (for Japanese)."""
+    text = unicodedata.normalize("NFKC", strip_citations(text)).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in {"P", "S", "Z", "C"})
+
+
+# --- answers --------------------------------------------------------------------------
+
+
+def _best(answer: str, references: Iterable[str], fn: Any) -> float:
+    scores = [fn(answer, r) for r in references]
+    return max(scores) if scores else 0.0
+
+
+def exact_match(answer: str, references: Sequence[str]) -> float:
+    """1 if the normalised answer equals a normalised reference."""
+
+    def one(a: str, r: str) -> float:
+        if _character_mode(a, r):
+            return float(normalize_chars(a) == normalize_chars(r))
+        return float(normalize_squad(strip_citations(a)) == normalize_squad(r))
+
+    return _best(answer, references, one)
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD token F1 (English)."""
+    pred = normalize_squad(strip_citations(answer)).split()
+    gold = normalize_squad(reference).split()
+    return _overlap_f1(pred, gold)
+
+
+def char_f1(answer: str, reference: str) -> float:
+    """Character F1 over normalised characters (Japanese)."""
+    return _overlap_f1(list(normalize_chars(answer)), list(normalize_chars(reference)))
+
+
+def _overlap_f1(pred: Sequence[str], gold: Sequence[str]) -> float:
+    if not pred or not gold:
+        return float(pred == gold)
+    common = sum((Counter(pred) & Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def answer_f1(answer: str, references: Sequence[str]) -> float:
+    """Best F1 over the references: character F1 when Japanese is involved, else token F1."""
+    return _best(answer, references, lambda a, r: char_f1(a, r) if _character_mode(a, r) else token_f1(a, r))
+
+
+def contains_reference(answer: str, references: Sequence[str]) -> float:
+    """1 if a normalised reference occurs inside the normalised answer."""
+
+    def one(a: str, r: str) -> float:
+        if _character_mode(a, r):
+            ref = normalize_chars(r)
+            return float(bool(ref) and ref in normalize_chars(a))
+        ref = normalize_squad(r)
+        return float(bool(ref) and f" {ref} " in f" {normalize_squad(strip_citations(a))} ")
+
+    return _best(answer, references, one)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def split_answer_sentences(answer: str) -> list[str]:
+    """Sentences of an answer, each with its own citation marks kept."""
+    parts = [m.group(0) for line in answer.splitlines() for m in _SENTENCE.finditer(line)]
+    return [p.strip() for p in parts if normalize_chars(p)]
+
+
+def bigram_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's character bigrams (normalised) that occur in the passage."""
+    s, p = normalize_chars(sentence), normalize_chars(passage)
+    if len(s) < 2:
+        return 1.0 if s and s in p else 0.0
+    grams = [s[i : i + 2] for i in range(len(s) - 1)]
+    have = {p[i : i + 2] for i in range(len(p) - 1)}
+    return sum(g in have for g in grams) / len(grams)
+
+
+def faithfulness(answer: str, passages: Sequence[Passage], threshold: float = 0.8) -> float | None:
+    """Share of answer sentences supported by a passage they cite (or, uncited, by any cited one).
+
+    A sentence is supported when at least ``threshold`` of its character bigrams
+    occur in the passage. ``None`` when the answer has no sentence or cites nothing.
+    """
+    cited = [p for p in passages if p.cited]
+    sentences = split_answer_sentences(answer)
+    if not sentences or not cited:
+        return None
+    supported = 0
+    for sentence in sentences:
+        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        pool = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)] or cited
+        if any(bigram_support(strip_citations(sentence), p.text) >= threshold for p in pool):
+            supported += 1
+    return supported / len(sentences)
+
+
+def citation_precision(relevance: Sequence[set[int]], passages: Sequence[Passage]) -> float | None:
+    """Share of the cited passages that are relevant; ``None`` when nothing is cited."""
+    cited = [bool(items) for items, p in zip(relevance, passages, strict=False) if p.cited]
+    return sum(cited) / len(cited) if cited else None
+
+
+# --- refusals and latency ---------------------------------------------------------------
+
+
+def refusal_scores(expected: Sequence[bool], refused: Sequence[bool]) -> dict[str, float | None]:
+    """Precision and recall of refusing, and the false-refusal rate on answerable questions."""
+    tp = sum(e and r for e, r in zip(expected, refused, strict=True))
+    fp = sum((not e) and r for e, r in zip(expected, refused, strict=True))
+    positives = sum(expected)
+    answerable = len(expected) - positives
+    return {
+        "refusal_precision": tp / (tp + fp) if tp + fp else None,
+        "refusal_recall": tp / positives if positives else None,
+        "false_refusal_rate": fp / answerable if answerable else None,
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100), like numpy's default."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low, high = math.floor(pos), math.ceil(pos)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def latency(timings: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """p50/p95/mean seconds per stage over all answers."""
+    stages: dict[str, list[float]] = {}
+    for t in timings:
+        for stage, seconds in t.items():
+            stages.setdefault(stage, []).append(float(seconds))
+    return {
+        stage: {"p50": percentile(v, 50), "p95": percentile(v, 95), "mean": sum(v) / len(v)}
+        for stage, v in stages.items()
+    }
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None

@@ -1,0 +1,333 @@
+"""The eval runner: answer every question with the configured `Assistant`, score, summarise.
+
+Results are appended to ``results.jsonl`` as each batch is scored, so an
+interrupted run resumes where it stopped: questions already in the file are
+skipped. ``run.json`` pins the corpus fingerprint, the pipeline settings and the
+dataset; resuming with different ones is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.evals import metrics as m
+from assistant.evals.dataset import EvalRecord
+from assistant.evals.judge import judge_answer
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RESULTS = "results.jsonl"
+SUMMARY = "summary.json"
+RUN = "run.json"
+
+PIPELINE_FIELDS = (
+    "embedder",
+    "answerer",
+    "chunk_size",
+    "chunk_overlap",
+    "top_k",
+    "candidates",
+    "rrf_k",
+    "dense_weight",
+    "lexical_weight",
+    "min_relevance",
+    "confident_relevance",
+    "min_term_coverage",
+    "max_answer_sentences",
+    "collection",
+)
+
+
+def pipeline_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that change answers; recorded with every run."""
+    return {name: getattr(settings, name) for name in PIPELINE_FIELDS}
+
+
+def corpus_fingerprint(bot: Assistant) -> dict[str, Any]:
+    """sha256 over the content hashes of the indexed files (independent of where they live)."""
+    files = bot.store.files()
+    digest = hashlib.sha256()
+    for file_hash in sorted(record.file_hash for record in files.values()):
+        digest.update(file_hash.encode())
+    manifest = bot.store.manifest() or {}
+    return {
+        "sha256": digest.hexdigest(),
+        "documents": len(files),
+        "chunks": sum(len(r.ids) for r in files.values()),
+        "splitter_version": manifest.get("splitter_version"),
+    }
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def default_out_dir(settings: Settings, dataset: Path, corpus: dict[str, Any] | None = None) -> Path:
+    """``data_dir/evals/<dataset>-<hash of settings and corpus>``: an unchanged rerun resumes."""
+    key = json.dumps([pipeline_settings(settings), corpus], sort_keys=True, default=str)
+    return settings.data_dir / "evals" / f"{dataset.stem}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def score_question(
+    record: EvalRecord, answer: dict[str, Any], k: int, similarity: float | None = None
+) -> dict[str, Any]:
+    """Every per-question metric; ``None`` where a metric does not apply."""
+    passages = [m.Passage.from_citation(c) for c in answer.get("citations", [])]
+    relevance = m.relevant_items(passages, record.reference_sources, record.reference_answers)
+    total = m.n_items(record.reference_sources, record.reference_answers)
+    scores: dict[str, Any] = {"refused": bool(answer.get("refused"))}
+    judged = relevance is not None and record.answerable
+    for i in range(1, k + 1):
+        scores[f"hit@{i}"] = m.hit_at_k(relevance, i) if judged and relevance is not None else None
+    scores[f"recall@{k}"] = m.recall_at_k(relevance, k, total) if judged and relevance is not None else None
+    scores[f"mrr@{k}"] = m.mrr_at_k(relevance, k) if judged and relevance is not None else None
+    scores[f"ndcg@{k}"] = m.ndcg_at_k(relevance, k, total) if judged and relevance is not None else None
+    text = str(answer.get("answer", ""))
+    refs = record.reference_answers if record.answerable else []
+    scores["exact_match"] = m.exact_match(text, refs) if refs else None
+    scores["f1"] = m.answer_f1(text, refs) if refs else None
+    scores["contains_reference"] = m.contains_reference(text, refs) if refs else None
+    scores["semantic_similarity"] = similarity if refs else None
+    refused = scores["refused"]
+    scores["faithfulness"] = None if refused else m.faithfulness(text, passages)
+    scores["citation_precision"] = (
+        m.citation_precision(relevance, passages)
+        if judged and relevance is not None and not refused
+        else None
+    )
+    if record.expect_refusal:
+        passed = refused
+    else:
+        passed = not refused
+        if scores[f"hit@{k}"] is not None:
+            passed = passed and scores[f"hit@{k}"] == 1.0
+        if refs:
+            passed = passed and (scores["contains_reference"] == 1.0 or scores["f1"] >= 0.5)
+    scores["passed"] = bool(passed)
+    return scores
+
+
+def run_eval(
+    bot: Assistant,
+    records: Sequence[EvalRecord],
+    out_dir: Path,
+    *,
+    dataset: Path,
+    batch_size: int = 8,
+    fresh: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Answer and score every record (skipping those already in ``out_dir``); return the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    k = bot.settings.top_k
+    run = {
+        "dataset": {"path": str(dataset), "sha256": file_sha256(dataset), "records": len(records)},
+        "corpus": corpus_fingerprint(bot),
+        "pipeline": pipeline_settings(bot.settings),
+    }
+    results_path = out_dir / RESULTS
+    if fresh:
+        results_path.unlink(missing_ok=True)
+    done = _check_resume(out_dir, run) if results_path.exists() else {}
+    (out_dir / RUN).write_text(json.dumps(run, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    todo = [r for r in records if r.id not in done]
+    if done:
+        log.info("resuming: %d of %d questions already answered", len(records) - len(todo), len(records))
+    started = time.time()
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=len(records),
+        initial=len(records) - len(todo),
+        desc="eval",
+        unit="q",
+        file=sys.stderr,
+        disable=not progress,
+    )
+    try:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            answers = [_answer(bot, r) for r in batch]
+            similarities = _similarities(bot, batch, answers)
+            with results_path.open("a", encoding="utf-8") as handle:
+                for record, answer, similarity in zip(batch, answers, similarities, strict=True):
+                    row = _result_row(record, answer, score_question(record, answer, k, similarity))
+                    judged = judge_answer(bot.settings, record, answer)
+                    if judged is not None:
+                        row["judge"] = judged
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    done[record.id] = row
+                    bar.update(1)
+    finally:
+        bar.close()
+    results = [done[r.id] for r in records if r.id in done]
+    summary = summarize(results, k)
+    summary.update(run)
+    summary["run"] = {
+        "out_dir": str(out_dir),
+        "answered_now": len(todo),
+        "resumed": len(records) - len(todo),
+        "seconds": round(time.time() - started, 2),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (out_dir / SUMMARY).write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    return summary
+
+
+def summarize(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
+    """Aggregate per-question scores into the run's metrics."""
+    names = [f"hit@{i}" for i in range(1, k + 1)] + [
+        f"recall@{k}",
+        f"mrr@{k}",
+        f"ndcg@{k}",
+        "exact_match",
+        "f1",
+        "contains_reference",
+        "semantic_similarity",
+        "faithfulness",
+        "citation_precision",
+    ]
+    metrics: dict[str, float | None] = {n: m.mean(r["scores"].get(n) for r in results) for n in names}
+    expected = [bool(r.get("expect_refusal")) for r in results]
+    refused = [bool(r["refused"]) for r in results]
+    metrics.update(m.refusal_scores(expected, refused))
+    metrics["pass_rate"] = m.mean(float(r["scores"]["passed"]) for r in results)
+    latency = m.latency([r.get("timings") or {} for r in results])
+    for stage in ("total", "answer"):
+        if stage in latency:
+            metrics[f"latency_{stage}_p50"] = latency[stage]["p50"]
+            metrics[f"latency_{stage}_p95"] = latency[stage]["p95"]
+    by_tag: dict[str, dict[str, Any]] = {}
+    for tag in sorted({t for r in results for t in r.get("tags", [])}):
+        rows = [r for r in results if tag in r.get("tags", [])]
+        by_tag[tag] = {
+            "n": len(rows),
+            "pass_rate": m.mean(float(r["scores"]["passed"]) for r in rows),
+            "hit@1": m.mean(r["scores"].get("hit@1") for r in rows),
+            "f1": m.mean(r["scores"].get("f1") for r in rows),
+        }
+    judge = [r["judge"] for r in results if isinstance(r.get("judge"), dict)]
+    return {
+        "k": k,
+        "metrics": metrics,
+        "counts": {
+            "questions": len(results),
+            "expect_refusal": sum(expected),
+            "answerable": len(results) - sum(expected),
+            "with_reference_answer": sum(bool(r.get("reference_answers")) for r in results),
+            "refused": sum(refused),
+            "passed": sum(bool(r["scores"]["passed"]) for r in results),
+            "errors": sum(bool(r.get("error")) for r in results),
+        },
+        "latency": latency,
+        "by_tag": by_tag,
+        "judge": _judge_summary(judge) if judge else None,
+    }
+
+
+def _judge_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = sorted({key for row in rows for key, v in row.items() if isinstance(v, int | float)})
+    return {key: m.mean(float(row[key]) for row in rows if key in row) for key in keys}
+
+
+def _answer(bot: Assistant, record: EvalRecord) -> dict[str, Any]:
+    try:
+        return bot.ask(record.question).to_dict()
+    except InvalidQuestionError as exc:
+        return {"answer": "", "refused": True, "citations": [], "timings": {}, "error": exc.message}
+
+
+def _similarities(
+    bot: Assistant, batch: Sequence[EvalRecord], answers: Sequence[dict[str, Any]]
+) -> list[float | None]:
+    """Cosine similarity of each answer to its closest reference, embedded in one call."""
+    texts: list[str] = []
+    spans: list[tuple[int, int] | None] = []
+    for record, answer in zip(batch, answers, strict=True):
+        if not record.reference_answers or not record.answerable:
+            spans.append(None)
+            continue
+        first = len(texts)
+        texts.append(m.strip_citations(str(answer.get("answer", ""))) or "-")
+        texts.extend(record.reference_answers)
+        spans.append((first, len(texts)))
+    if not texts:
+        return [None] * len(batch)
+    vectors = bot.embedder.embed_documents(texts)
+    out: list[float | None] = []
+    for span in spans:
+        if span is None:
+            out.append(None)
+            continue
+        first, end = span
+        out.append(max(m.cosine(vectors[first].tolist(), vectors[j].tolist()) for j in range(first + 1, end)))
+    return out
+
+
+def _result_row(record: EvalRecord, answer: dict[str, Any], scores: dict[str, Any]) -> dict[str, Any]:
+    row = {
+        "id": record.id,
+        "question": record.question,
+        "tags": record.tags,
+        "reference_answers": record.reference_answers,
+        "reference_sources": record.reference_sources,
+        "expect_refusal": record.expect_refusal,
+        "answer": answer.get("answer", ""),
+        "refused": bool(answer.get("refused")),
+        "language": answer.get("language"),
+        "citations": [dict(c) for c in answer.get("citations", [])],
+        "timings": answer.get("timings", {}),
+        "scores": scores,
+    }
+    if answer.get("error"):
+        row["error"] = answer["error"]
+    return row
+
+
+def read_results(out_dir: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
+    """Rows of ``results.jsonl`` by id; a line cut short by an interruption is dropped
+    (and, with ``repair``, removed from the file so that appending can go on)."""
+    rows: dict[str, dict[str, Any]] = {}
+    path = out_dir / RESULTS
+    if not path.exists():
+        return rows
+    good: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("dropping an incomplete line of %s", path)
+            continue
+        rows[row["id"]] = row
+        good.append(line)
+    if repair:
+        path.write_text("".join(g + "\n" for g in good), encoding="utf-8")
+    return rows
+
+
+def _check_resume(out_dir: Path, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    previous_path = out_dir / RUN
+    if previous_path.exists():
+        previous = json.loads(previous_path.read_text(encoding="utf-8"))
+        for key in ("corpus", "pipeline"):
+            if json.dumps(previous.get(key), sort_keys=True, default=str) != json.dumps(
+                run[key], sort_keys=True, default=str
+            ):
+                raise AssistantError(
+                    f"{out_dir} holds a run with another {key} "
+                    f"({'the documents changed' if key == 'corpus' else 'other settings'}).",
+                    "Choose another --out directory, or pass --fresh to start this run over.",
+                )
+    return read_results(out_dir, repair=True)

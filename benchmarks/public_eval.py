@@ -1,0 +1,133 @@
+"""Retrieval and answer figures on public SQuAD-format data (JSQuAD valid, SQuAD dev).
+
+    python benchmarks/public_eval.py                         # both, 300 paragraphs / 300 questions each
+    python benchmarks/public_eval.py --dataset jsquad --full  # all 1,145 paragraphs, 4,442 questions
+
+Each paragraph becomes a Markdown file (title in front matter) under
+``.cache/public-eval/<name>/corpus``; the index lives beside it and is reused on
+reruns (ingest is incremental, so embeddings are computed once per paragraph).
+Samples are nested (the first N of a fixed shuffle), so growing a sample embeds
+only the new paragraphs. Runs are resumable like any `assistant eval` run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistant.errors import AssistantError
+from assistant.evals.dataset import load_dataset
+from assistant.evals.runner import pipeline_settings, run_eval
+from assistant.evals.squad import convert
+from assistant.pipeline import Assistant
+from assistant.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+DATASETS = {
+    "jsquad": SHARED / "jsquad" / "valid-v1.3.json",
+    "squad": SHARED / "squad" / "dev-v1.1.reconstructed.json",
+}
+SHOWN = [
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr@5",
+    "ndcg@5",
+    "exact_match",
+    "f1",
+    "contains_reference",
+    "semantic_similarity",
+    "faithfulness",
+    "latency_total_p50",
+    "latency_total_p95",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", choices=[*DATASETS, "both"], default="both")
+    parser.add_argument("--paragraphs", type=int, default=300, help="paragraphs in the corpus (sampled)")
+    parser.add_argument("--questions", type=int, default=300, help="questions asked (sampled)")
+    parser.add_argument("--full", action="store_true", help="every paragraph and every question")
+    parser.add_argument("--embedder", help="provider:model (default: the configured embedder)")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "public-eval")
+    parser.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    names = list(DATASETS) if args.dataset == "both" else [args.dataset]
+    summaries = {}
+    try:
+        for name in names:
+            if not DATASETS[name].exists():
+                sys.stderr.write(f"skipping {name}: {DATASETS[name]} is missing\n")
+                continue
+            summaries[name] = run_one(name, args)
+    except AssistantError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    if args.json:
+        sys.stdout.write(json.dumps(summaries, ensure_ascii=False, indent=2, default=str) + "\n")
+        return 0
+    labels = {
+        m: m.replace("latency_total_", "t_")
+        .replace("contains_reference", "contains")
+        .replace("semantic_similarity", "similarity")
+        .replace("exact_match", "em")
+        for m in SHOWN
+    }
+    sys.stdout.write(
+        f"{'dataset':<8}{'paras':>7}{'qs':>6}" + "".join(f"{labels[m]:>11}" for m in SHOWN) + "\n"
+    )
+    for name, s in summaries.items():
+        values = [s["metrics"].get(m) for m in SHOWN]
+        cells = "".join(f"{'–' if v is None else format(v, '.3f'):>11}" for v in values)
+        sys.stdout.write(f"{name:<8}{s['corpus']['documents']:>7}{s['counts']['questions']:>6}{cells}\n")
+    return 0
+
+
+def run_one(name: str, args: argparse.Namespace) -> dict:
+    paragraphs = None if args.full else args.paragraphs
+    questions = None if args.full else args.questions
+    work = args.cache / name
+    conversion = convert(DATASETS[name], work, paragraphs=paragraphs, questions=questions)
+    overrides = {"embedder": args.embedder, "top_k": args.top_k}
+    probe = load_settings(**overrides)
+    key = hashlib.sha256(json.dumps(pipeline_settings(probe), sort_keys=True, default=str).encode())
+    settings = load_settings(
+        data_dir=work / f"index-{probe.embedder.replace(':', '_').replace('/', '_')}"
+        f"-{probe.chunk_size}-{probe.chunk_overlap}",
+        corpus=[conversion.corpus_dir],
+        **overrides,
+    )
+    bot = Assistant(settings)
+    bar = tqdm(desc=f"{name}: embedding", unit="chunk", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = bot.ingest([conversion.corpus_dir], prune=True, progress=progress)
+    bar.close()
+    sys.stderr.write(
+        f"{name}: {conversion.paragraphs} paragraphs ({report.chunks_embedded} chunks embedded "
+        f"now, {report.chunks_total} indexed), {conversion.questions} questions, "
+        f"{conversion.answers_in_title} with the answer in the title\n"
+    )
+    out = work / "runs" / f"p{conversion.paragraphs}-q{conversion.questions}-{key.hexdigest()[:8]}"
+    records = load_dataset(conversion.dataset)
+    return run_eval(bot, records, out, dataset=conversion.dataset, batch_size=16)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Eval metrics against hand-computed examples."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from assistant.evals import metrics as m
+
+
+def P(
+    source: str = "/x/corpus/a.md",
+    heading: list[str] | None = None,
+    text: str = "",
+    cited: bool = False,
+    chunk_id: str = "c",
+) -> m.Passage:
+    return m.Passage(chunk_id, source, heading or [], text, cited)
+
+
+def test_source_matching_by_suffix_heading_and_chunk_id() -> None:
+    p = P(
+        "/work/main/corpus/containers-vs-vms.ja.md",
+        ["各技術の詳細", "2. コンテナ (Container)", "主な特徴"],
+        chunk_id="abc123",
+    )
+    assert m.source_matches("corpus/containers-vs-vms.ja.md", p)
+    assert m.source_matches("./corpus/containers-vs-vms.ja.md", p)
+    assert m.source_matches("containers-vs-vms.ja.md", p)
+    assert not m.source_matches("vms.ja.md", p)  # a suffix is a whole path component
+    assert m.source_matches("corpus/containers-vs-vms.ja.md#2. コンテナ (Container)", p)
+    assert m.source_matches("corpus/containers-vs-vms.ja.md#2. コンテナ (Container) > 主な特徴", p)
+    assert m.source_matches("corpus/containers-vs-vms.ja.md#主な特徴", p)
+    assert not m.source_matches("corpus/containers-vs-vms.ja.md#概要", p)
+    assert m.source_matches("abc123", p)
+
+
+def test_retrieval_metrics_hand_computed() -> None:
+    # references a and b; ranks: 1 irrelevant, 2 -> a, 3 -> a again, 4 -> b
+    passages = [P("/c/x.md"), P("/c/a.md"), P("/c/a.md"), P("/c/b.md")]
+    rel = m.relevant_items(passages, ["a.md", "b.md"], [])
+    assert rel == [set(), {0}, {0}, {1}]
+    assert m.hit_at_k(rel, 1) == 0.0
+    assert m.hit_at_k(rel, 2) == 1.0
+    assert m.recall_at_k(rel, 3, 2) == 0.5
+    assert m.recall_at_k(rel, 4, 2) == 1.0
+    assert m.mrr_at_k(rel, 4) == 0.5
+    assert m.mrr_at_k(rel, 1) == 0.0
+    # DCG = 1/log2(3) + 1/log2(5) (the repeat of a gains nothing); IDCG = 1 + 1/log2(3)
+    expected = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert m.ndcg_at_k(rel, 4, 2) == pytest.approx(expected)
+    assert m.ndcg_at_k([{0}], 1, 1) == 1.0
+
+
+def test_relevance_by_answer_containment_when_no_sources() -> None:
+    passages = [P(text="VMは重量級です。"), P(text="コンテナの起動は 秒単位 です。")]
+    assert m.relevant_items(passages, [], ["秒単位"]) == [set(), {0}]
+    assert m.relevant_items(passages, [], []) is None
+    assert m.n_items([], ["x"]) == 1
+
+
+def test_english_normalisation_exact_match_and_token_f1() -> None:
+    assert m.normalize_squad("The  Denver Broncos!") == "denver broncos"
+    assert m.exact_match("the Denver Broncos. [1]", ["Denver Broncos"]) == 1.0
+    # pred tokens: denver broncos won; gold: denver broncos -> P=2/3, R=1, F1=0.8
+    assert m.token_f1("The Denver Broncos won [2]", "Denver Broncos") == pytest.approx(0.8)
+    assert m.answer_f1("Carolina Panthers", ["Denver Broncos", "Panthers"]) == pytest.approx(2 / 3)
+
+
+def test_japanese_character_f1_and_normalisation() -> None:
+    assert m.normalize_chars("高速（秒単位） [1]") == "高速秒単位"
+    assert m.normalize_chars("ＡＢＣ　１２") == "abc12"  # NFKC, full-width folded, space removed
+    # answer 秒単位です (5 chars) vs reference 秒単位 (3): common 3, P=3/5, R=1 -> F1 = 0.75
+    assert m.char_f1("秒単位です。", "秒単位") == pytest.approx(0.75)
+    assert m.answer_f1("秒単位です。", ["秒単位"]) == pytest.approx(0.75)
+    assert m.exact_match("「秒単位」。", ["秒単位"]) == 1.0
+    assert m.contains_reference("起動速度 — コンテナ: 高速（秒単位） [2]", ["高速（秒単位）"]) == 1.0
+    assert m.contains_reference("低速（分単位）", ["秒単位"]) == 0.0
+
+
+def test_contains_reference_english_respects_word_boundaries() -> None:
+    assert m.contains_reference("It runs on KVM. [1]", ["kvm"]) == 1.0
+    assert m.contains_reference("The KVMs", ["kvm"]) == 0.0
+    # An English reference inside a Japanese answer is compared by characters.
+    assert m.contains_reference("コンテナ技術（例: Kata Containers）や [1]", ["Kata Containers"]) == 1.0
+    # 例katacontainers (15 chars) vs katacontainers (14): P=14/15, R=1 -> F1=28/29
+    assert m.answer_f1("（例: Kata Containers）", ["Kata Containers"]) == pytest.approx(28 / 29)
+
+
+def test_sentences_and_faithfulness() -> None:
+    passages = [
+        P(text="コンテナは軽量です。起動は数秒です。", cited=True),
+        P(text="仮想マシンはゲストOSを持ちます。", cited=True),
+        P(text="無関係"),
+    ]
+    answer = "コンテナは軽量です。 [1] 仮想マシンはゲストOSを持ちます。 [2] 月は緑色のチーズでできています。"
+    assert m.split_answer_sentences(answer) == [
+        "コンテナは軽量です。 [1]",
+        "仮想マシンはゲストOSを持ちます。 [2]",
+        "月は緑色のチーズでできています。",
+    ]
+    # two of three sentences are found in the passages they cite; the last is in none.
+    assert m.faithfulness(answer, passages) == pytest.approx(2 / 3)
+    # a sentence citing the wrong passage is not supported by it
+    assert m.faithfulness("コンテナは軽量です。 [2]", passages) == 0.0
+    assert m.faithfulness("何か", [P(text="何か")]) is None  # nothing cited
+
+
+def test_bigram_support() -> None:
+    assert m.bigram_support("abcd", "xxabcdxx") == 1.0
+    assert m.bigram_support("abcd", "ab cd") == pytest.approx(1.0)  # spaces are normalised away
+    assert m.bigram_support("abcd", "abxx") == pytest.approx(1 / 3)
+
+
+def test_citation_precision() -> None:
+    passages = [P("/c/a.md", cited=True), P("/c/x.md", cited=True), P("/c/a.md")]
+    rel = m.relevant_items(passages, ["a.md"], [])
+    assert rel is not None
+    assert m.citation_precision(rel, passages) == 0.5
+    assert m.citation_precision(rel, [P()]) is None
+
+
+def test_refusal_scores() -> None:
+    expected = [True, True, False, False, False]
+    refused = [True, False, True, False, False]
+    scores = m.refusal_scores(expected, refused)
+    assert scores == {
+        "refusal_precision": 0.5,
+        "refusal_recall": 0.5,
+        "false_refusal_rate": pytest.approx(1 / 3),
+    }
+    assert m.refusal_scores([False], [False])["refusal_precision"] is None
+
+
+def test_latency_percentiles() -> None:
+    assert m.percentile([1, 2, 3, 4], 50) == 2.5
+    assert m.percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
+    stats = m.latency([{"total": 1.0, "embed_query": 0.1}, {"total": 3.0}])
+    assert stats["total"] == {"p50": 2.0, "p95": pytest.approx(2.9), "mean": 2.0}
+    assert stats["embed_query"]["p50"] == 0.1
+    assert m.mean([None, 1.0, 0.0]) == 0.5
+    assert m.mean([None]) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,9 @@ def seed_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real `chroma run` server on 127.0.0.1, for the client/server mode."""
-    exe = shutil.which("chroma")
+    # The venv's bin directory may not be on PATH (make calls .venv/bin/python directly).
+    beside = Path(sys.executable).parent / "chroma"
+    exe = str(beside) if beside.exists() else shutil.which("chroma")
     if exe is None:
         pytest.skip("the `chroma` command is not installed")
     port = free_port()

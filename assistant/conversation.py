@@ -39,7 +39,8 @@ ANSWER_CHARS = 400
 
 def is_follow_up(question: str) -> bool:
     """Does the question lean on what was said before?"""
-    short = 12 if detect_language(question) == "ja" else 25
+    # Very short questions ("VMの方は？", "and VMs?") only make sense with what came before.
+    short = 8 if detect_language(question) == "ja" else 15
     return bool(_FOLLOW_UP_JA.search(question) or _FOLLOW_UP_EN.search(question) or len(question) <= short)
 
 
@@ -98,7 +99,12 @@ def clean_rewrite(text: str, question: str) -> str:
         return ""
     candidate = _LABEL.sub("", lines[0]).strip().strip("\"'「」『』`").strip()
     limit = max(200, 4 * len(question))
-    if not candidate or len(candidate) > limit:
+    if (
+        not candidate
+        or len(candidate) > limit
+        or candidate.startswith(("<", "|", "[", "#"))  # an echo of the prompt or of a passage
+        or detect_language(candidate) != detect_language(question)
+    ):
         log.info("ignoring an unusable rewrite %r", text[:80])
         return ""
     return candidate

@@ -24,6 +24,8 @@ from assistant.answerers import (
     is_refusal,
     refusal_text,
 )
+from assistant.answerers.citations import uncited_sentences
+from assistant.answerers.llm import Note
 from assistant.conversation import condense_question
 from assistant.embedders import Embedder, get_embedder
 from assistant.errors import IndexNotFoundError, InvalidQuestionError
@@ -70,6 +72,7 @@ class Answer:
     standalone_question: str
     answerer: str
     notes: list[str] = field(default_factory=list)
+    uncited: list[str] = field(default_factory=list)  # answer sentences that cite no passage
 
     @property
     def cited(self) -> list[Citation]:
@@ -193,8 +196,10 @@ class Assistant:
         question = self.validate(question)
         self._check_index()
         language = detect_language(question)
-        standalone = condense_question(question, history[-self.settings.history_turns :]
-                                       if self.settings.history_turns else ())  # fmt: skip
+        recent = history[-self.settings.history_turns :] if self.settings.history_turns else ()
+        standalone = condense_question(
+            question, recent, rewrite=getattr(self.answerer, "rewrite_question", None)
+        )
         retrieval = self.retriever.search(standalone)
         timings = dict(retrieval.timings)
         passages = retrieval.chunks
@@ -207,6 +212,9 @@ class Assistant:
             generating = time.perf_counter()
             pieces: list[str] = []
             for piece in self.answerer.stream(standalone, passages, language):
+                if isinstance(piece, Note):
+                    notes.append(piece.text)
+                    continue
                 pieces.append(piece)
                 yield Delta(piece)
             timings["answer"] = time.perf_counter() - generating
@@ -217,6 +225,9 @@ class Assistant:
             if not text.strip():
                 text = refusal_text(language)
                 yield Delta(text)
+        uncited = [] if refused else uncited_sentences(text)
+        if uncited:
+            notes.append(f"{len(uncited)} sentence(s) of the answer cite no passage")
         timings["total"] = time.perf_counter() - started
         cited = {int(n) for n in _CITATION.findall(text)}
         yield Answer(
@@ -229,6 +240,7 @@ class Assistant:
             standalone_question=standalone,
             answerer=self.answerer.name,
             notes=notes,
+            uncited=uncited,
         )
 
     def validate(self, question: str) -> str:

@@ -95,6 +95,31 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=10)
     history_turns: int = Field(default=6, ge=0, description="Conversation turns kept as context.")
 
+    # Language models (answerer = openai:..., ollama:..., llamacpp:/path/model.gguf)
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible /v1 URL for openai:, Ollama URL for ollama: (default http://127.0.0.1:11434).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key for openai: (local servers need none)."
+    )
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(default=512, ge=1)
+    llm_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds per request and per gap between streamed pieces."
+    )
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_retry_backoff: float = Field(
+        default=1.0, ge=0, description="First retry delay (s), doubling; Retry-After wins."
+    )
+    llm_rewrite: bool = Field(default=True, description="Let the language model rewrite follow-up questions.")
+    system_prompt_file: Path | None = Field(
+        default=None, description="Replaces the built-in prompt; {refusal} and {max_sentences} are filled in."
+    )
+    llm_context_tokens: int = Field(default=4096, ge=32, description="llamacpp: context window.")
+    llm_threads: int | None = Field(default=None, description="llamacpp: CPU threads.")
+    llm_chat_format: str | None = Field(default=None, description='llamacpp: e.g. "gemma", "chatml".')
+
     # Slack bot (assistant slack)
     slack_mode: Literal["socket", "http"] = Field(
         default="socket", description="Slack connection: socket (Socket Mode) or http (Events API)."

@@ -1,0 +1,334 @@
+"""Generative answers from any LangChain chat model, grounded in the numbered passages.
+
+The backends (`openai_compat`, `ollama`, `llamacpp`) only build a LangChain
+``BaseChatModel`` and say which of their exceptions are worth a retry; this
+module does the rest for all of them:
+
+* the grounded prompt (Japanese or English, after the question): answer only
+  from the passages, cite them as ``[n]``, say "I don't know" with the refusal
+  sentence, and treat instructions inside the passages as text. Passages are
+  numbered and enclosed in ``<passage number="n">`` ... ``</passage>``;
+* streaming through ``BaseChatModel.stream``;
+* faults: timeouts, connection errors, rate limits (``Retry-After`` honoured),
+  server errors and malformed or empty responses are retried with exponential
+  backoff a bounded number of times; then, or at once for errors a retry cannot
+  fix (a wrong key, an unknown model), the extractive answer is given with a
+  `Note` saying that the language model was unavailable.
+
+``stream`` yields answer text and, besides it, `Note` objects that the pipeline
+adds to ``Answer.notes``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from assistant.answerers import REFUSALS, Turn
+from assistant.embedders import Embedder
+from assistant.errors import ConfigError
+from assistant.prompts import load_prompt
+from assistant.retrieval import RetrievedChunk
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: HTTP statuses that a later attempt may not see again.
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+UNAVAILABLE = {
+    "ja": "言語モデル（{name}）を利用できなかったため、抽出型の回答を表示しています。（{reason}）",
+    "en": "The language model ({name}) was unavailable, so this is the extractive answer. ({reason})",
+}
+INTERRUPTED = {
+    "ja": "言語モデルの回答が途中で途切れたため、続けて抽出型の回答を表示しています。（{reason}）",
+    "en": "The language model stopped in the middle of its answer; the extractive answer follows. ({reason})",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark about how an answer was made; the pipeline shows it in ``Answer.notes``."""
+
+    text: str
+
+
+class MalformedResponseError(Exception):
+    """The model server answered, but not with usable text."""
+
+
+def setting(settings: Settings, name: str, default: Any) -> Any:
+    """A settings field, or ``default`` when it is unset (None)."""
+    value = getattr(settings, name)
+    return default if value is None else value
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    temperature: float = 0.1
+    max_tokens: int = 512
+    timeout: float = 60.0
+    max_retries: int = 2
+    retry_backoff: float = 1.0
+    max_retry_delay: float = 20.0
+    system_prompt_file: Path | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    rewrite: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMOptions:
+        api_key = setting(settings, "llm_api_key", None)
+        if hasattr(api_key, "get_secret_value"):
+            api_key = api_key.get_secret_value()
+        prompt_file = setting(settings, "system_prompt_file", None)
+        return cls(
+            temperature=float(setting(settings, "llm_temperature", cls.temperature)),
+            max_tokens=int(setting(settings, "llm_max_tokens", cls.max_tokens)),
+            timeout=float(setting(settings, "llm_timeout", cls.timeout)),
+            max_retries=int(setting(settings, "llm_max_retries", cls.max_retries)),
+            retry_backoff=float(setting(settings, "llm_retry_backoff", cls.retry_backoff)),
+            system_prompt_file=Path(prompt_file) if prompt_file else None,
+            base_url=setting(settings, "llm_base_url", None),
+            api_key=api_key,
+            rewrite=bool(setting(settings, "llm_rewrite", cls.rewrite)),
+        )
+
+
+# --- the prompt --------------------------------------------------------------------------
+
+
+def system_prompt(language: str, max_sentences: int, prompt_file: Path | None = None) -> str:
+    if prompt_file is not None:
+        try:
+            template = prompt_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot read the system prompt file {prompt_file}: {exc.strerror}.",
+                "Fix ASSISTANT_SYSTEM_PROMPT_FILE, or unset it to use the built-in prompt.",
+            ) from None
+    else:
+        template = load_prompt("answer", language)
+    refusal = REFUSALS.get(language, REFUSALS["en"])
+    return template.replace("{refusal}", refusal).replace("{max_sentences}", str(max_sentences))
+
+
+def format_passages(passages: Sequence[RetrievedChunk]) -> str:
+    """Number and delimit the passages; a passage cannot close its own tag."""
+    blocks = []
+    for number, passage in enumerate(passages, start=1):
+        text = passage.text.replace("</passage", "&lt;/passage").replace("<passage", "&lt;passage")
+        source = Path(passage.source).name
+        heading = passage.heading.replace('"', "'")
+        blocks.append(
+            f'<passage number="{number}" source="{source}" heading="{heading}">\n{text}\n</passage>'
+        )
+    return "\n\n".join(blocks)
+
+
+def build_messages(
+    question: str,
+    passages: Sequence[RetrievedChunk],
+    language: str,
+    *,
+    max_sentences: int = 3,
+    prompt_file: Path | None = None,
+) -> list[BaseMessage]:
+    if language == "ja":
+        user = (
+            f"資料:\n\n{format_passages(passages)}\n\n"
+            f"質問: {question}\n\n資料だけにもとづいて、番号 [n] を付けて日本語で答えてください。"
+        )
+    else:
+        user = (
+            f"Passages:\n\n{format_passages(passages)}\n\n"
+            f"Question: {question}\n\nAnswer from the passages only, citing them as [n]."
+        )
+    return [
+        SystemMessage(system_prompt(language, max_sentences, prompt_file)),
+        HumanMessage(user),
+    ]
+
+
+# --- faults -------------------------------------------------------------------------------
+
+
+def message_text(message: Any) -> str:
+    """The text of a message or chunk, whatever shape its content has."""
+    content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part if isinstance(part, str) else str(part.get("text", ""))
+            for part in content
+            if isinstance(part, str) or (isinstance(part, dict) and part.get("type") == "text")
+        )
+    raise MalformedResponseError(f"unexpected message content {type(content).__name__}")
+
+
+def status_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    if code is None:
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def retry_after(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    try:
+        return max(0.0, float(headers.get("retry-after", "")))
+    except (TypeError, ValueError):
+        return None
+
+
+def describe(exc: BaseException) -> str:
+    code = status_code(exc)
+    text = str(exc).splitlines()[0][:160] if str(exc) else ""
+    prefix = f"HTTP {code}" if code else type(exc).__name__
+    return f"{prefix}: {text}" if text and text != prefix else prefix
+
+
+class LLMAnswerer:
+    """An answerer that asks a chat model; shared by every LLM backend."""
+
+    def __init__(
+        self,
+        chat: BaseChatModel,
+        *,
+        name: str,
+        settings: Settings,
+        embedder: Embedder,
+        transient: tuple[type[BaseException], ...] = (),
+        failures: tuple[type[BaseException], ...] = (),
+        options: LLMOptions | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.chat = chat
+        self.name = name
+        self.options = options or LLMOptions.from_settings(settings)
+        self._settings = settings
+        self._embedder = embedder
+        self._transient = (
+            TimeoutError, ConnectionError, json.JSONDecodeError, MalformedResponseError, *transient
+        )  # fmt: skip
+        self._failures = failures
+        self._caught: tuple[type[BaseException], ...] = (*self._transient, *failures)
+        self._sleep = sleep
+        self._fallback: Any = None
+
+    # --- answering ------------------------------------------------------------------------
+
+    def messages(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> list[BaseMessage]:
+        return build_messages(
+            question,
+            passages,
+            language,
+            max_sentences=self._settings.max_answer_sentences,
+            prompt_file=self.options.system_prompt_file,
+        )
+
+    def stream(
+        self, question: str, passages: Sequence[RetrievedChunk], language: str
+    ) -> Iterator[str | Note]:
+        messages = self.messages(question, passages, language)
+        attempts = self.options.max_retries + 1
+        for attempt in range(attempts):
+            produced = False
+            try:
+                for chunk in self.chat.stream(messages):
+                    text = message_text(chunk)
+                    if text:
+                        produced = True
+                        yield text
+                if not produced:
+                    raise MalformedResponseError("the model returned no text")
+                return
+            except self._caught as exc:
+                reason = describe(exc)
+                if produced:
+                    log.warning("%s stopped mid-answer (%s); falling back", self.name, reason)
+                    yield Note(_message(INTERRUPTED, language, name=self.name, reason=reason))
+                    yield "\n\n"
+                    yield from self._extractive(question, passages, language)
+                    return
+                if not self.is_transient(exc) or attempt == attempts - 1:
+                    log.warning("%s failed (%s); giving the extractive answer", self.name, reason)
+                    if attempts > 1 and self.is_transient(exc):
+                        reason = f"{reason}; {attempts} attempts"
+                    yield Note(_message(UNAVAILABLE, language, name=self.name, reason=reason))
+                    yield from self._extractive(question, passages, language)
+                    return
+                delay = self.backoff(exc, attempt)
+                log.info("%s: %s; retrying in %.2fs (attempt %d of %d)",
+                         self.name, reason, delay, attempt + 2, attempts)  # fmt: skip
+                self._sleep(delay)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        code = status_code(exc)
+        if code is not None:
+            return code in TRANSIENT_STATUS
+        return isinstance(exc, self._transient)
+
+    def backoff(self, exc: BaseException, attempt: int) -> float:
+        """Seconds to wait before the next attempt: ``Retry-After`` if given, else exponential."""
+        wait = retry_after(exc)
+        if wait is None:
+            wait = self.options.retry_backoff * (2**attempt) * (0.75 + 0.5 * random.random())
+        return min(wait, self.options.max_retry_delay)
+
+    def invoke(self, messages: list[BaseMessage]) -> str:
+        """One non-streamed reply, retried like `stream`; raises the last error when it gives up."""
+        attempts = self.options.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                text = message_text(self.chat.invoke(messages))
+                if not text.strip():
+                    raise MalformedResponseError("the model returned no text")
+                return text
+            except self._caught as exc:
+                if not self.is_transient(exc) or attempt == attempts - 1:
+                    raise
+                self._sleep(self.backoff(exc, attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _extractive(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
+        if self._fallback is None:
+            from assistant.answerers.extractive import ExtractiveAnswerer
+
+            self._fallback = ExtractiveAnswerer(settings=self._settings, embedder=self._embedder)
+        yield from self._fallback.stream(question, passages, language)
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def rewrite_question(self, question: str, history: Sequence[Turn]) -> str:
+        """A standalone form of a follow-up question, written by the model.
+
+        Falls back to the deterministic `condense_question` when rewriting is switched
+        off or the model fails or answers with something that is not a question.
+        """
+        from assistant.conversation import clean_rewrite, condense_question, rewrite_messages
+
+        if not history or not self.options.rewrite:
+            return condense_question(question, history)
+        try:
+            text = self.invoke(rewrite_messages(question, history))
+        except self._caught as exc:
+            log.warning("%s could not rewrite the question (%s)", self.name, describe(exc))
+            return condense_question(question, history)
+        rewritten = clean_rewrite(text, question)
+        return rewritten if rewritten else condense_question(question, history)
+
+
+def _message(table: dict[str, str], language: str, **values: str) -> str:
+    return table.get(language, table["en"]).format(**values)

@@ -128,13 +128,7 @@ def ingest(
 
         if plan or not store.manifest():
             store.write_manifest(manifest)
-        total = sum(len([c for c in chunks if not rec or c.id not in set(rec.ids)])
-                    for _, chunks, rec in plan)  # fmt: skip
-        done = 0
-        for doc, chunks, record in plan:
-            done += _write_file(doc, chunks, record, store, embedder, settings, progress, done, total)
-            (report.updated if record else report.added).append(doc.source)
-        report.chunks_embedded = done
+        report.chunks_embedded = _write(plan, store, embedder, settings.embed_batch_size, progress, report)
 
         if prune:
             for key, record in records.items():
@@ -148,36 +142,63 @@ def ingest(
     return report
 
 
-def _write_file(
-    doc: Document,
-    chunks: list[Chunk],
-    record: FileRecord | None,
+@dataclass
+class _FileWork:
+    """What one changed file needs written: new chunks to embed, kept ones, stale ids."""
+
+    doc: Document
+    is_update: bool
+    fresh: list[tuple[str, StoredChunk]]  # (text to embed, chunk)
+    kept: list[StoredChunk]
+    stale: list[str]
+    pending: int = 0
+
+
+def _write(
+    plan: list[tuple[Document, list[Chunk], FileRecord | None]],
     store: ChromaStore,
     embedder: Embedder,
-    settings: Settings,
+    batch_size: int,
     progress: Progress | None,
-    done: int,
-    total: int,
+    report: IngestReport,
 ) -> int:
-    """Store one file's chunks; returns how many chunks were embedded."""
-    existing = set(record.ids) if record else set()
+    """Embed the new chunks of all files in full batches (the embedder is fastest so), and
+    finish each file once all its new chunks are stored; returns how many were embedded."""
     tokenizer = default_tokenizer()
-    stored = [_stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text)) for c in chunks]
-    fresh = [(c, s) for c, s in zip(chunks, stored, strict=True) if c.id not in existing]
-    kept = [s for c, s in zip(chunks, stored, strict=True) if c.id in existing]
-    step = settings.embed_batch_size
-    for start in range(0, len(fresh), step):
-        batch = fresh[start : start + step]
-        vectors = embedder.embed_documents([c.embedding_text for c, _ in batch])
-        store.upsert([s for _, s in batch], vectors)
+    works: list[_FileWork] = []
+    for doc, chunks, record in plan:
+        existing = set(record.ids) if record else set()
+        stored = [_stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text)) for c in chunks]
+        fresh = [(c.embedding_text, s) for c, s in zip(chunks, stored, strict=True) if c.id not in existing]
+        kept = [s for s in stored if s.id in existing]
+        stale = sorted(existing - {c.id for c in chunks})
+        works.append(_FileWork(doc, record is not None, fresh, kept, stale, len(fresh)))
+
+    def finish(work: _FileWork) -> None:
+        # Only now are the file's old chunks touched: an interruption before this point
+        # leaves a mixed state that the next ingest sees and repairs.
+        if work.kept:
+            store.update_metadata(work.kept)
+        store.delete(work.stale)
+        (report.updated if work.is_update else report.added).append(work.doc.source)
+
+    for work in works:
+        if not work.pending:
+            finish(work)
+    queue = [(work, text, chunk) for work in works for text, chunk in work.fresh]
+    done = 0
+    for start in range(0, len(queue), batch_size):
+        batch = queue[start : start + batch_size]
+        vectors = embedder.embed_documents([text for _, text, _ in batch])
+        store.upsert([chunk for _, _, chunk in batch], vectors)
         done += len(batch)
         if progress:
-            progress(done, total)
-    if kept:
-        store.update_metadata(kept)
-    stale = existing - {c.id for c in chunks}
-    store.delete(sorted(stale))
-    return len(fresh)
+            progress(done, len(queue))
+        for work, _, _ in batch:
+            work.pending -= 1
+            if work.pending == 0:
+                finish(work)
+    return done
 
 
 def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str]) -> StoredChunk:

@@ -98,9 +98,10 @@ def test_interrupted_ingest_is_repaired_without_duplicates(docs_settings: Settin
     reference.ingest()
     expected = sorted(c.id for c in reference.store.all_chunks())
 
+    small_batches = docs_settings.model_copy(update={"embed_batch_size": 2})
     with pytest.raises(KeyboardInterrupt):
-        Assistant(docs_settings, CountingEmbedder(fail_after=len(expected) // 2)).ingest()
-    bot = Assistant(docs_settings, CountingEmbedder())
+        Assistant(small_batches, CountingEmbedder(fail_after=len(expected) // 2)).ingest()
+    bot = Assistant(small_batches, CountingEmbedder())
     report = bot.ingest()
     assert report.chunks_embedded < len(expected)  # work done before the interruption is kept
     assert sorted(c.id for c in bot.store.all_chunks()) == expected

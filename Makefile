@@ -20,7 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP)  ## create .venv and install the locked dependencies (once)
+setup: $(STAMP)  ## create .venv, install the locked dependencies, convert the default model (each once)
+	$(BIN)/python -m assistant.e5_export
 
 ingest: setup  ## index ./corpus (incremental)
 	$(BIN)/assistant ingest
@@ -56,7 +57,7 @@ eval: ingest  ## evaluate the seed Q&A set against the default index and write t
 	$(BIN)/assistant eval evals/datasets/seed_qa.jsonl
 
 lock:  ## re-lock the dependencies from the current environment
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^llama-cpp-python' > requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(llama-cpp-python|gemma3-270m)' > requirements.lock
 
 clean:  ## remove the virtualenv and caches (not the index)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

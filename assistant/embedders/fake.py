@@ -7,6 +7,7 @@ sensibly on small corpora in Japanese and English alike.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +19,7 @@ class FakeEmbedder:
     min_relevance = 0.2
     confident_relevance = 0.6
 
-    def __init__(self, model: str = "") -> None:
+    def __init__(self, model: str = "", models_dir: Path | None = None) -> None:
         self.dimension = int(model) if model.isdigit() else 256
         self.calls = 0
 

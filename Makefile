@@ -57,7 +57,7 @@ eval: ingest  ## evaluate the seed Q&A set against the default index and write t
 	$(BIN)/assistant eval evals/datasets/seed_qa.jsonl
 
 lock:  ## re-lock the dependencies from the current environment
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(llama-cpp-python|gemma3-270m)' > requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(llama[-_]cpp[-_]python|gemma3-270m)' > requirements.lock
 
 clean:  ## remove the virtualenv and caches (not the index)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

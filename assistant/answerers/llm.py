@@ -21,6 +21,7 @@ adds to ``Answer.notes``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -276,8 +277,9 @@ class LLMAnswerer:
 
     def is_transient(self, exc: BaseException) -> bool:
         code = status_code(exc)
-        if code is not None:
+        if code is not None and code >= 400:
             return code in TRANSIENT_STATUS
+        # A 200 with an unusable body (malformed JSON) is worth another try, too.
         return isinstance(exc, self._transient)
 
     def backoff(self, exc: BaseException, attempt: int) -> float:
@@ -301,6 +303,14 @@ class LLMAnswerer:
                     raise
                 self._sleep(self.backoff(exc, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def with_chat_options(self, **fields: Any) -> LLMAnswerer:
+        """A copy whose chat model has ``fields`` changed where the model has them (e.g.
+        ``temperature=0, streaming=False``): same server, retries and timeouts. The eval judge uses it."""
+        known = {key: value for key, value in fields.items() if key in type(self.chat).model_fields}
+        clone = copy.copy(self)
+        clone.chat = self.chat.model_copy(update=known)
+        return clone
 
     def _extractive(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
         if self._fallback is None:

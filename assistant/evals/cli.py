@@ -63,6 +63,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
     p.add_argument("--batch-size", type=int, default=8, help="questions scored per batch (default 8)")
+    p.add_argument(
+        "--judge-repeats",
+        type=_non_negative,
+        default=1,
+        metavar="N",
+        help="with an LLM answerer, grade each answer N times with the LLM judge and report mean and "
+        "spread (default 1; 0: no judge)",
+    )
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
@@ -114,6 +122,7 @@ def evaluate(dataset: Path, settings: Settings, args: argparse.Namespace) -> int
         batch_size=args.batch_size,
         fresh=args.fresh,
         progress=progress,
+        judge_repeats=args.judge_repeats,
     )
     results = read_results(out_dir)
     wanted = {r.id for r in records}
@@ -139,6 +148,7 @@ def format_summary(summary: dict[str, Any], reports: list[Path]) -> str:
     ]
     for name, value in summary["metrics"].items():
         lines.append(f"  {name:<24}{'–' if value is None else f'{value:.3f}'}")
+    lines += format_judge(summary.get("judge"))
     lines += ["", f"results: {Path(summary['run']['out_dir']) / 'results.jsonl'}"]
     lines += [f"report:  {p}" for p in reports]
     gate = summary.get("gate")
@@ -149,6 +159,38 @@ def format_summary(summary: dict[str, Any], reports: list[Path]) -> str:
             lines.append(f"gate: FAILED ({len(gate['failures'])} of {gate['checked']} thresholds)")
             lines += [f"  - {f}" for f in gate["failures"]]
     return "\n".join(lines)
+
+
+def format_judge(judge: dict[str, Any] | None) -> list[str]:
+    """The LLM judge's lines of the printed summary (none without a judge)."""
+    if not judge:
+        return []
+    lines = [
+        "",
+        f"LLM judge {judge['model']} ({judge['repeats']} run(s) per answer; beside the metrics above)",
+    ]
+    if not judge["metrics"]:
+        lines.append("  (no answer could be judged)")
+    for name, row in judge["metrics"].items():
+        value = "–" if row["mean"] is None else f"{row['mean']:.3f}"
+        spread = ""
+        if judge["repeats"] > 1 and row["std"] is not None:
+            spread = f"  ±{row['std']:.3f} per question, runs {row['run_min']:.3f}–{row['run_max']:.3f}"
+        lines.append(
+            f"  {name:<24}{value}{spread}  ({row['scored']}/{row['questions']} scored, "
+            f"{row['unparsed']} unparsed, {row['failed']} failed)"
+        )
+    return lines
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def _compare(a: Path, b: Path, as_json: bool) -> int:

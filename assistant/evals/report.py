@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,12 +82,7 @@ def markdown_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) 
     shown: set[str] = set()
     for name, value in summary["metrics"].items():
         lines.append(f"| {name} | {_fmt(value)} | {_md(_once(_definition(name), shown))} |")
-    if summary.get("judge"):
-        lines += [
-            "",
-            "LLM judge (beside the deterministic metrics): "
-            + ", ".join(f"{k} {_fmt(v)}" for k, v in summary["judge"].items()),
-        ]
+    lines += _md_judge(summary.get("judge"))
     lines += ["", "## Latency (seconds)", "", "| stage | p50 | p95 | mean |", "| --- | --- | --- | --- |"]
     for stage, row in summary["latency"].items():
         lines.append(f"| {stage} | {row['p50']:.4f} | {row['p95']:.4f} | {row['mean']:.4f} |")
@@ -137,6 +131,73 @@ def markdown_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) 
     return "\n".join(lines) + "\n"
 
 
+# --- the LLM judge (only with an LLM answerer) -------------------------------------------
+
+JUDGE_DEFINITIONS: dict[str, str] = {
+    "correctness": "The judge model's 0–1 grade of whether the answer states the facts of the reference "
+    "answer (answerable questions with a reference).",
+    "groundedness": "The judge model's 0–1 share of answer sentences supported by the passages the "
+    "answerer was given (answers that are not refusals).",
+}
+JUDGE_COLUMNS = ("mean", "std", "run_min", "run_max", "scored", "unparsed", "failed")
+JUDGE_NOTE = (
+    "Graded by the answerer's own language model at temperature 0, beside — never instead of — the "
+    "deterministic metrics above. mean: over questions of each question's mean over the repeats; std: "
+    "mean per-question standard deviation across repeats; run_min/run_max: lowest and highest mean of "
+    "a single repeat; unparsed: replies without a score in [0, 1]; failed: calls that failed after the "
+    "retries."
+)
+
+
+def _judge_rows(judge: dict[str, Any]) -> list[tuple[str, list[str], str]]:
+    return [
+        (name, [_fmt(row.get(col)) for col in JUDGE_COLUMNS] + [str(row.get("questions"))],
+         JUDGE_DEFINITIONS.get(name, ""))
+        for name, row in judge.get("metrics", {}).items()
+    ]  # fmt: skip
+
+
+def _md_judge(judge: dict[str, Any] | None) -> list[str]:
+    if not judge:
+        return []
+    lines = [
+        "",
+        "## LLM judge",
+        "",
+        f"Judge model: `{_md(judge.get('model'))}`, {judge.get('repeats')} run(s) per answer. "
+        + _md(JUDGE_NOTE),
+        "",
+        "| judge metric | " + " | ".join(JUDGE_COLUMNS) + " | questions | definition |",
+        "| --- " * (len(JUDGE_COLUMNS) + 3) + "|",
+    ]
+    for name, cells, definition in _judge_rows(judge):
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_md(definition)} |")
+    if not judge.get("metrics"):
+        lines.append("| (no answer could be judged) |" + " |" * (len(JUDGE_COLUMNS) + 2))
+    return lines
+
+
+def _html_judge(judge: dict[str, Any] | None) -> list[str]:
+    if not judge:
+        return []
+    e = html.escape
+    head = "".join(f"<th>{e(c)}</th>" for c in (*JUDGE_COLUMNS, "questions", "definition"))
+    parts = [
+        '<h2 id="llm-judge">LLM judge</h2>',
+        f"<p>Judge model: <code>{e(str(judge.get('model')))}</code>, {int(judge.get('repeats') or 1)} "
+        f"run(s) per answer. {e(JUDGE_NOTE)}</p>",
+        f"<table><tr><th>judge metric</th>{head}</tr>",
+    ]
+    for name, cells, definition in _judge_rows(judge):
+        parts.append(
+            f"<tr><td>{e(name)}</td>"
+            + "".join(f"<td>{e(c)}</td>" for c in cells)
+            + f"<td>{e(definition)}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
 def _md_header(summary: dict[str, Any]) -> list[str]:
     c, corpus, p = summary["counts"], summary["corpus"], summary["pipeline"]
     return [
@@ -144,9 +205,15 @@ def _md_header(summary: dict[str, Any]) -> list[str]:
         f"refusal); passed {c['passed']}, refused {c['refused']}, errors {c['errors']}",
         f"- corpus: {corpus['documents']} documents, {corpus['chunks']} chunks, fingerprint "
         f"`{corpus['sha256'][:16]}`",
+        *([f"- answerer: {_md(_answerer_line(summary['answerer']))}"] if summary.get("answerer") else []),
         "- pipeline: " + ", ".join(f"{k}={_md(v)}" for k, v in p.items()),
         "",
     ]
+
+
+def _answerer_line(info: dict[str, Any]) -> str:
+    model = info.get("model") or "(none)"
+    return f"backend {info.get('backend')}, model {model}"
 
 
 def _once(text: str, shown: set[str]) -> str:
@@ -186,7 +253,9 @@ def html_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> s
         f"<p>{c['questions']} questions ({c['answerable']} answerable, {c['expect_refusal']} expecting a "
         f"refusal); passed {c['passed']}, refused {c['refused']}, errors {c['errors']}.<br>"
         f"Corpus: {corpus['documents']} documents, {corpus['chunks']} chunks, fingerprint "
-        f"<code>{e(corpus['sha256'][:16])}</code>.</p>",
+        f"<code>{e(corpus['sha256'][:16])}</code>."
+        + (f"<br>Answerer: {e(_answerer_line(summary['answerer']))}." if summary.get("answerer") else "")
+        + "</p>",
         "<h2>Pipeline</h2><table>",
         *(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in summary["pipeline"].items()),
         "</table><h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>definition</th></tr>",
@@ -196,8 +265,7 @@ def html_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> s
         ),
         "</table>",
     ]
-    if summary.get("judge"):
-        parts.append(f"<p>LLM judge: {e(json.dumps(summary['judge']))}</p>")
+    parts += _html_judge(summary.get("judge"))
     parts.append("<h2>Plots</h2>")
     for title, png in plots(summary, results):
         parts.append(

@@ -20,7 +20,7 @@ from typing import Any
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.evals import metrics as m
 from assistant.evals.dataset import EvalRecord
-from assistant.evals.judge import judge_answer
+from assistant.evals.judge import make_judge, summarize_judge
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 
@@ -51,6 +51,12 @@ PIPELINE_FIELDS = (
 def pipeline_settings(settings: Settings) -> dict[str, Any]:
     """The settings that change answers; recorded with every run."""
     return {name: getattr(settings, name) for name in PIPELINE_FIELDS}
+
+
+def answerer_info(settings: Settings) -> dict[str, str]:
+    """Which answerer backend and model produced the run (``provider:model``)."""
+    provider, _, model = settings.answerer.partition(":")
+    return {"spec": settings.answerer, "backend": provider.strip().lower(), "model": model.strip()}
 
 
 def corpus_fingerprint(bot: Assistant) -> dict[str, Any]:
@@ -126,14 +132,22 @@ def run_eval(
     batch_size: int = 8,
     fresh: bool = False,
     progress: bool = True,
+    judge_repeats: int = 1,
 ) -> dict[str, Any]:
-    """Answer and score every record (skipping those already in ``out_dir``); return the summary."""
+    """Answer and score every record (skipping those already in ``out_dir``); return the summary.
+
+    With an LLM answerer, each answer is also graded ``judge_repeats`` times by the
+    LLM judge (0: no judge); see `assistant.evals.judge`.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     k = bot.settings.top_k
+    judge = make_judge(bot.settings, bot.answerer, judge_repeats) if judge_repeats > 0 else None
     run = {
         "dataset": {"path": str(dataset), "sha256": file_sha256(dataset), "records": len(records)},
         "corpus": corpus_fingerprint(bot),
         "pipeline": pipeline_settings(bot.settings),
+        "answerer": answerer_info(bot.settings),
+        "judge": {"model": judge.model, "repeats": judge.repeats} if judge else None,
     }
     results_path = out_dir / RESULTS
     if fresh:
@@ -162,7 +176,7 @@ def run_eval(
             with results_path.open("a", encoding="utf-8") as handle:
                 for record, answer, similarity in zip(batch, answers, similarities, strict=True):
                     row = _result_row(record, answer, score_question(record, answer, k, similarity))
-                    judged = judge_answer(bot.settings, record, answer)
+                    judged = judge.score(record, answer) if judge is not None else None
                     if judged is not None:
                         row["judge"] = judged
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -171,8 +185,8 @@ def run_eval(
     finally:
         bar.close()
     results = [done[r.id] for r in records if r.id in done]
-    summary = summarize(results, k)
-    summary.update(run)
+    summary = summarize(results, k, judge=run["judge"])
+    summary.update({key: value for key, value in run.items() if key != "judge"})
     summary["run"] = {
         "out_dir": str(out_dir),
         "answered_now": len(todo),
@@ -186,8 +200,14 @@ def run_eval(
     return summary
 
 
-def summarize(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
-    """Aggregate per-question scores into the run's metrics."""
+def summarize(
+    results: Sequence[dict[str, Any]], k: int, judge: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Aggregate per-question scores into the run's metrics.
+
+    The LLM judge's figures (when ``judge``, its model and repeats, is given and rows
+    were judged) go to their own ``judge`` entry, never into ``metrics``.
+    """
     names = [f"hit@{i}" for i in range(1, k + 1)] + [
         f"recall@{k}",
         f"mrr@{k}",
@@ -218,7 +238,10 @@ def summarize(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
             "hit@1": m.mean(r["scores"].get("hit@1") for r in rows),
             "f1": m.mean(r["scores"].get("f1") for r in rows),
         }
-    judge = [r["judge"] for r in results if isinstance(r.get("judge"), dict)]
+    judged = [r["judge"] for r in results if isinstance(r.get("judge"), dict)]
+    judge_summary = (
+        summarize_judge(judged, judge.get("model"), int(judge.get("repeats") or 1)) if judge else None
+    )
     return {
         "k": k,
         "metrics": metrics,
@@ -233,13 +256,8 @@ def summarize(results: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         },
         "latency": latency,
         "by_tag": by_tag,
-        "judge": _judge_summary(judge) if judge else None,
+        "judge": judge_summary,
     }
-
-
-def _judge_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = sorted({key for row in rows for key, v in row.items() if isinstance(v, int | float)})
-    return {key: m.mean(float(row[key]) for row in rows if key in row) for key in keys}
 
 
 def _answer(bot: Assistant, record: EvalRecord) -> dict[str, Any]:
@@ -317,17 +335,19 @@ def read_results(out_dir: Path, repair: bool = False) -> dict[str, dict[str, Any
     return rows
 
 
+_CHANGED = {"corpus": "the documents changed", "judge": "another LLM judge or --judge-repeats"}
+
+
 def _check_resume(out_dir: Path, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     previous_path = out_dir / RUN
     if previous_path.exists():
         previous = json.loads(previous_path.read_text(encoding="utf-8"))
-        for key in ("corpus", "pipeline"):
+        for key in ("corpus", "pipeline", "judge"):
             if json.dumps(previous.get(key), sort_keys=True, default=str) != json.dumps(
                 run[key], sort_keys=True, default=str
             ):
                 raise AssistantError(
-                    f"{out_dir} holds a run with another {key} "
-                    f"({'the documents changed' if key == 'corpus' else 'other settings'}).",
+                    f"{out_dir} holds a run with another {key} ({_CHANGED.get(key, 'other settings')}).",
                     "Choose another --out directory, or pass --fresh to start this run over.",
                 )
     return read_results(out_dir, repair=True)

@@ -100,15 +100,7 @@ class Retriever:
         timings["lexical_search"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        fused: dict[str, dict[str, float]] = {}
-        for rank, (chunk_id, similarity) in enumerate(dense, start=1):
-            entry = fused.setdefault(chunk_id, {"score": 0.0})
-            entry["score"] += s.dense_weight / (s.rrf_k + rank)
-            entry["dense_score"], entry["dense_rank"] = similarity, rank
-        for rank, (chunk_id, bm25_score) in enumerate(lexical, start=1):
-            entry = fused.setdefault(chunk_id, {"score": 0.0})
-            entry["score"] += s.lexical_weight / (s.rrf_k + rank)
-            entry["lexical_score"], entry["lexical_rank"] = bm25_score, rank
+        fused = fuse(dense, lexical, s.fusion, s.dense_weight, s.lexical_weight, s.rrf_k)
         top = sorted(fused.items(), key=lambda item: -item[1]["score"])[:k]
         stored = {c.id: c for c in self.store.get([chunk_id for chunk_id, _ in top])}
         # A chunk deleted by a concurrent ingest between the two calls is dropped.
@@ -117,6 +109,36 @@ class Retriever:
             chunk.term_coverage = bm25.coverage(tokens, chunk.id)
         timings["fuse"] = time.perf_counter() - started
         return Retrieval(chunks, timings, tokens)
+
+
+def fuse(
+    dense: list[tuple[str, float]],
+    lexical: list[tuple[str, float]],
+    method: str,
+    dense_weight: float,
+    lexical_weight: float,
+    rrf_k: int,
+) -> dict[str, dict[str, float]]:
+    """Combine the two ranked lists into one score per chunk.
+
+    ``rrf``: reciprocal rank fusion, ``w / (rrf_k + rank)`` summed over the lists.
+    ``score``: each list's scores min-max normalised to [0, 1], then a weighted sum;
+    it keeps how far apart the candidates are, which ranks alone lose.
+    """
+    fused: dict[str, dict[str, float]] = {}
+    for name, hits, weight in (("dense", dense, dense_weight), ("lexical", lexical, lexical_weight)):
+        if not hits:
+            continue
+        top, bottom = hits[0][1], hits[-1][1]
+        span = (top - bottom) or 1.0
+        for rank, (chunk_id, value) in enumerate(hits, start=1):
+            entry = fused.setdefault(chunk_id, {"score": 0.0})
+            if method == "rrf":
+                entry["score"] += weight / (rrf_k + rank)
+            else:
+                entry["score"] += weight * (value - bottom) / span
+            entry[f"{name}_score"], entry[f"{name}_rank"] = value, rank
+    return fused
 
 
 def _tokens(chunk: StoredChunk) -> list[str]:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(default=4, ge=1, le=50, description="Passages given to the answerer.")
     candidates: int = Field(default=30, ge=1, description="Candidates taken from each retriever.")
+    fusion: Literal["rrf", "score"] = Field(
+        default="rrf", description="rrf: reciprocal rank fusion; score: weighted sum of normalised scores."
+    )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.pipeline import Assistant
+from assistant.retrieval import fuse
+
+
+def test_rrf_rewards_agreement_between_the_lists() -> None:
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.7)]
+    lexical = [("b", 12.0), ("c", 3.0)]
+    fused = fuse(dense, lexical, "rrf", 1.0, 1.0, 60)
+    ranked = sorted(fused, key=lambda i: -fused[i]["score"])
+    assert ranked == ["b", "c", "a"] and fused["a"]["score"] == pytest.approx(1 / 61)
+    assert fused["c"]["lexical_rank"] == 2 and fused["c"]["dense_rank"] == 3
+
+
+def test_score_fusion_keeps_the_margins() -> None:
+    dense = [("a", 0.90), ("b", 0.89), ("c", 0.50)]
+    lexical = [("c", 10.0), ("a", 9.5), ("b", 1.0)]
+    fused = fuse(dense, lexical, "score", 1.0, 1.0, 60)
+    assert fused["a"]["score"] == pytest.approx(1.0 + 8.5 / 9.0)
+    assert max(fused, key=lambda i: fused[i]["score"]) == "a"
+    only_lexical = fuse(dense, lexical, "score", 0.0, 1.0, 60)
+    assert max(only_lexical, key=lambda i: only_lexical[i]["score"]) == "c"
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "score"])
+def test_both_fusions_find_the_passage_end_to_end(bot: Assistant, fusion: str) -> None:
+    bot.ingest()
+    bot.settings = bot.retriever.settings = bot.settings.model_copy(update={"fusion": fusion})
+    found = bot.retriever.search("LinuxホストでWindowsのコンテナを直接動かせますか？").chunks
+    assert "Windowsのコンテナを直接動かすことはできません" in found[0].text

@@ -98,8 +98,44 @@ def render_citations(turn_id: str, answer: Answer, language: str) -> None:
             st.caption(text("score", language, score=c.score, dense=dense, coverage=c.term_coverage))
             if c.heading_path:
                 st.caption(f"{text('heading', language)}: {escape_markdown(c.heading)}")
-            st.markdown(escape_markdown(c.text))
+            render_passage(c.text)
             render_source(turn_id, c, language)
+
+
+def render_passage(passage: str) -> None:
+    """A passage as text, its Markdown tables as tables; nothing from it is interpreted as HTML."""
+    for is_table, block in passage_blocks(passage):
+        if is_table:
+            st.table(table_rows(block))
+        elif block.strip():
+            st.markdown(escape_markdown(block))
+
+
+def passage_blocks(passage: str) -> list[tuple[bool, str]]:
+    """Split a passage into runs of table lines and of other lines."""
+    blocks: list[tuple[bool, list[str]]] = []
+    for line in passage.split("\n"):
+        is_table = line.lstrip().startswith("|")
+        if blocks and blocks[-1][0] == is_table:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((is_table, [line]))
+    return [(t, "\n".join(lines)) for t, lines in blocks if not t or len(lines) >= 2]
+
+
+def table_rows(block: str) -> dict[str, list[str]]:
+    """Columns of a Markdown table (header row, separator row, body rows), markup removed."""
+    rows = [
+        [cell.strip().replace("**", "") for cell in line.strip().strip("|").split("|")]
+        for line in block.split("\n")
+        if line.strip() and not set(line.replace("|", "").strip()) <= set("-: ")
+    ]
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    names = [h or f"#{i + 1}" for i, h in enumerate(header)]
+    if len(set(names)) < width:  # duplicate headers: make them unique
+        names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
+    return {names[i]: [(r[i] if i < len(r) else "") for r in body] for i in range(width)}
 
 
 def render_source(turn_id: str, citation: Citation, language: str) -> None:

@@ -111,3 +111,14 @@ def test_server_mode_answers_like_the_embedded_mode(chroma_server: tuple[str, in
     a, b = remote.ask(question), local.ask(question)
     assert a.answer == b.answer and [c.chunk_id for c in a.citations] == [c.chunk_id for c in b.citations]
     assert remote.ingest().chunks_embedded == 0
+
+
+def test_sentence_cache_eviction_never_loses_vectors_in_use(bot: Assistant) -> None:
+    """A full cache evicts old sentences, not the ones the current answer needs."""
+    from assistant.answerers.extractive import ExtractiveAnswerer
+
+    bot.ingest()
+    answerer = ExtractiveAnswerer(settings=bot.settings, embedder=bot.embedder, cache_size=3)
+    for question in ("コンテナの起動速度は？", "VMのセキュリティは？", "コンテナの起動速度は？"):
+        passages = bot.retriever.search(question).chunks
+        assert "".join(answerer.stream(question, passages, "ja"))

@@ -27,6 +27,7 @@ from assistant.splitting import split_sentences
 _MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+CACHE_SIZE = 5000  # sentence vectors kept between questions
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
 
 
@@ -41,7 +42,10 @@ class Candidate:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, model: str = "", *, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self, model: str = "", *, settings: Settings, embedder: Embedder, cache_size: int = CACHE_SIZE
+    ) -> None:
+        self._cache_size = cache_size
         self._settings = settings
         self._embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -85,18 +89,24 @@ class ExtractiveAnswerer:
         return chosen
 
     def _similarities(self, question: str, texts: list[str]) -> np.ndarray:
+        """Cosine similarity of each sentence to the question; sentence vectors are cached (LRU)."""
         query = self._embedder.embed_query(question)
+        found: dict[str, np.ndarray] = {}
         with self._cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            for text in dict.fromkeys(texts):
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+                    found[text] = self._cache[text]
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = self._embedder.embed_documents(missing)
+            found.update(zip(missing, vectors, strict=True))
             with self._cache_lock:
                 for text, vector in zip(missing, vectors, strict=True):
                     self._cache[text] = vector
-                while len(self._cache) > 5000:
+                while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        with self._cache_lock:
-            matrix = np.stack([self._cache[t] for t in texts])
+        matrix = np.stack([found[t] for t in texts])
         return matrix @ query
 
 

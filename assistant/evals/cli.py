@@ -221,36 +221,3 @@ def _ingest_bar() -> Any:
             bar.close()
 
     return progress
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``eval`` on its own (``python -m assistant.evals.cli``) until the main CLI wires it."""
-    from assistant.errors import AssistantError
-    from assistant.settings import load_settings
-
-    parser = argparse.ArgumentParser(prog="assistant")
-    parser.add_argument("--data-dir", type=Path)
-    parser.add_argument("--config", type=Path)
-    parser.add_argument("--embedder")
-    parser.add_argument("--answerer")
-    parser.add_argument("--top-k", type=int)
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        settings = load_settings(
-            data_dir=args.data_dir,
-            config=args.config,
-            embedder=args.embedder,
-            answerer=args.answerer,
-            top_k=args.top_k,
-        )
-        return int(args.handler(args, settings))
-    except AssistantError as exc:
-        sys.stderr.write(f"error: {exc.message}\n{exc.hint}\n")
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -113,16 +113,7 @@ def bench_queries(sizes: list[int], n_queries: int) -> list[tuple[str, str, str]
                     if bot.store.count() >= size:
                         break
             chunks = bot.store.count()
-            bot.ask(QUESTIONS[0])  # warm: builds the BM25 index once
-            retrieval, full = [], []
-            for i in range(n_queries):
-                q = QUESTIONS[i % len(QUESTIONS)]
-                t = time.perf_counter()
-                bot.retriever.search(q)
-                retrieval.append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                bot.ask(q)
-                full.append((time.perf_counter() - t) * 1000)
+            retrieval, full = time_queries(bot, [QUESTIONS[i % len(QUESTIONS)] for i in range(n_queries)])
             floor = brute_force_ms(chunks, n_queries)
             p50 = statistics.median(retrieval)
             rows.append((f"numpy brute-force top-k @ {chunks} (baseline)", f"{floor:.2f} ms", "1.00"))
@@ -145,6 +136,20 @@ def bench_queries(sizes: list[int], n_queries: int) -> list[tuple[str, str, str]
     return rows
 
 
+def time_queries(bot: Assistant, questions: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds per question for retrieval alone and for a full ask, after one warm-up."""
+    bot.ask(questions[0])  # warm: loads the model and builds the BM25 index once
+    retrieval, full = [], []
+    for question in questions:
+        started = time.perf_counter()
+        bot.retriever.search(question)
+        retrieval.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        bot.ask(question)
+        full.append((time.perf_counter() - started) * 1000)
+    return retrieval, full
+
+
 def brute_force_ms(n: int, repeats: int) -> float:
     """The floor: exact cosine top-k over n random 384-d vectors in numpy."""
     import numpy as np
@@ -165,15 +170,7 @@ def bench_default_ask() -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         bot = Assistant(load_settings(data_dir=Path(tmp), corpus=[ROOT / "corpus"]))
         bot.ingest()
-        bot.ask(QUESTIONS[0])
-        retrieval, full = [], []
-        for q in QUESTIONS * 2:
-            t = time.perf_counter()
-            bot.retriever.search(q)
-            retrieval.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            bot.ask(q)
-            full.append((time.perf_counter() - t) * 1000)
+        retrieval, full = time_queries(bot, QUESTIONS * 2)
     r50, f50 = statistics.median(retrieval), statistics.median(full)
     return [
         (

@@ -78,7 +78,9 @@ def onnx_path(model_dir: Path, int8: bool) -> Path:
         from transformers import AutoModel
 
         out.mkdir(parents=True, exist_ok=True)
-        model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+        model = AutoModel.from_pretrained(
+            str(model_dir), attn_implementation="eager", local_files_only=True
+        ).eval()
         ids = torch.ones((2, 16), dtype=torch.long)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
         with torch.no_grad():

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 EXAMPLES = """\
 examples:
   assistant ingest                       # index ./corpus (incremental; unchanged files are skipped)
+  assistant ingest https://example.com/docs/            # a web site section (robots.txt obeyed)
+  assistant ingest git+https://github.com/org/repo.git --glob 'docs/**/*.md'
   assistant ask "コンテナとVMの起動速度の違いは？"
   assistant ask --json "What does a container share with the host?"
   printf 'コンテナとは？\\nVMとは？\\n' | assistant ask -     # one question per line
@@ -34,7 +36,7 @@ settings come from flags, ASSISTANT_* environment variables, a .env file or --co
 """
 
 #: Modules that add their own subcommands with ``register(subparsers)``.
-PLUGINS = ("assistant.evals.cli", "assistant.slack.cli")
+PLUGINS = ("assistant.evals.cli", "assistant.slack.cli", "assistant.connectors.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="add or update documents in the index")
-    p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the corpus setting)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="files, directories, web pages or sections (https://…/docs/), Git repositories "
+        "(git+https://…, or a local repository with --glob); default: corpus/sources.toml or the corpus setting",
+    )
+    p.add_argument("--glob", action="append", help="files of a repository to index, e.g. 'docs/**/*.md'")
     p.add_argument("--prune", action="store_true", help="remove indexed files that no longer exist")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     p.add_argument("--include", action="append", help="glob of files to include (repeatable)")
@@ -147,7 +155,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, leave=False)
         bar.update(done - bar.n)
 
-    report = bot.ingest(args.paths or None, prune=args.prune, rebuild=args.rebuild, progress=progress)
+    from assistant.connectors import configured, resolve
+
+    sources = [resolve(spec, settings, glob=args.glob) for spec in args.paths] or configured(settings)
+    report = bot.ingest(sources or None, prune=args.prune, rebuild=args.rebuild, progress=progress)
     if bar is not None:
         bar.close()
     for skipped in report.skipped:

@@ -88,7 +88,7 @@ def source_key(path: Path) -> str:
 
 
 def ingest(
-    paths: Iterable[Path],
+    paths: Iterable[Any],
     store: ChromaStore,
     embedder: Embedder,
     settings: Settings,
@@ -96,7 +96,8 @@ def ingest(
     prune: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Bring the index up to date with the files under ``paths``."""
+    """Bring the index up to date with the files under ``paths`` and the documents of the
+    connectors (`assistant.connectors` roots) among them."""
     started = time.perf_counter()
     splitter = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
     manifest = build_manifest(embedder, splitter)
@@ -107,7 +108,11 @@ def ingest(
         records = store.files()
         plan: list[tuple[Document, list[Chunk], FileRecord | None]] = []
         seen: set[str] = set()
-        for path, _root in iter_files(list(paths), settings.include, settings.exclude):
+        given = list(paths)
+        roots = [p for p in given if not isinstance(p, Path)]
+        for path, _root in iter_files(
+            [p for p in given if isinstance(p, Path)], settings.include, settings.exclude
+        ):
             key = source_key(path)
             seen.add(key)
             try:
@@ -125,6 +130,8 @@ def ingest(
                 _skip(report, key, exc.message.removeprefix(f"{key}: "))
                 continue
             plan.append((doc, split_document(doc, splitter), record))
+        for root in roots:  # connectors: web sites, repositories, ...
+            _plan_root(root, records, seen, plan, splitter, report)
 
         if plan or not store.manifest():
             store.write_manifest(manifest)
@@ -132,7 +139,10 @@ def ingest(
 
         if prune:
             for key, record in records.items():
-                if key not in seen and not Path(key).exists():
+                if key in seen:
+                    continue
+                owned = [r for r in roots if r.owns(key, record)]
+                if owned or (not _is_connector_key(key) and not Path(key).exists()):
                     store.delete(record.ids)
                     report.removed.append(key)
         if report.changed:
@@ -140,6 +150,43 @@ def ingest(
         report.chunks_total = store.count() if store.manifest() else 0
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _plan_root(
+    root: Any,
+    records: dict[str, FileRecord],
+    seen: set[str],
+    plan: list[tuple[Document, list[Chunk], FileRecord | None]],
+    splitter: SplitterConfig,
+    report: IngestReport,
+) -> None:
+    """Plan the changed documents of one connector (`assistant.connectors.base.Root`)."""
+    for entry in root.entries():
+        seen.add(entry.key)
+        record = records.get(entry.key)
+        try:
+            data = entry.read()
+        except OSError as exc:
+            _skip(report, entry.key, f"cannot be read ({exc.strerror or exc})")
+            continue
+        if record and record.file_hash == file_hash(data) and record.complete:
+            report.unchanged.append(entry.key)
+            continue
+        try:
+            doc = load_bytes(data, entry.key, entry.suffix)
+        except LoaderError as exc:
+            _skip(report, entry.key, exc.message.removeprefix(f"{entry.key}: "))
+            continue
+        if entry.url:
+            doc.metadata["url"] = entry.url
+        doc.metadata["root"] = root.key
+        plan.append((doc, split_document(doc, splitter), record))
+    for problem in root.problems:
+        _skip(report, problem.source, problem.reason)
+
+
+def _is_connector_key(key: str) -> bool:
+    return "://" in key or key.startswith("git+")
 
 
 @dataclass
@@ -213,6 +260,9 @@ def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str]) -> St
     }
     if doc.metadata.get("description"):
         meta["description"] = doc.metadata["description"][:500]
+    for name in ("url", "root"):  # set by connectors: the citation link, the source it came from
+        if doc.metadata.get(name):
+            meta[name] = str(doc.metadata[name])
     return StoredChunk(chunk.id, chunk.text, meta)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answerers import (
     Answerer,
@@ -34,6 +34,9 @@ from assistant.retrieval import RetrievedChunk, Retriever
 from assistant.settings import Settings
 from assistant.splitting import SplitterConfig
 from assistant.store import ChromaStore
+
+if TYPE_CHECKING:
+    from assistant.connectors.base import Root
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +154,7 @@ class Assistant:
 
     def ingest(
         self,
-        paths: Sequence[Path] | None = None,
+        paths: Sequence[Path | Root] | None = None,
         *,
         prune: bool = False,
         rebuild: bool = False,

@@ -140,6 +140,29 @@ class Settings(BaseSettings):
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
 
+    # --- connectors (web sites, Git repositories, the sources file)
+    sources_file: Path | None = Field(
+        default=Path("corpus/sources.toml"),
+        description="What `assistant ingest` without arguments indexes, when the corpus setting is not given.",
+    )
+    web_user_agent: str = Field(
+        default="assistant-ingest/1.0 (document Q&A indexer; obeys robots.txt)",
+        description="User-Agent sent to web sites (and matched against their robots.txt).",
+    )
+    web_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a web server.")
+    web_max_pages: int = Field(default=200, ge=1, description="Pages fetched per web source and ingest.")
+    web_max_depth: int = Field(default=3, ge=0, description="Link depth followed from a site section's URL.")
+    web_max_page_mb: float = Field(default=5.0, gt=0, description="Pages larger than this are skipped.")
+    web_delay: float = Field(
+        default=0.0, ge=0, description="Seconds between requests (robots.txt may ask more)."
+    )
+    git_timeout: float = Field(default=300.0, gt=0, description="Seconds a git clone/fetch may take.")
+    git_url_pattern: str | None = Field(
+        default=None,
+        description="Citation link of a file in a repository, e.g. "
+        "https://git.example.com/{repo}/blob/{commit}/{path}; default: known hosts, else file://.",
+    )
+
     # Misc
     log_level: str = "WARNING"
 

@@ -4,29 +4,41 @@ Embedded (`PersistentClient` under the data directory) by default, or a Chroma
 server (`HttpClient`) when settings name a host. Chroma never embeds anything
 itself: vectors always come from our embedder.
 
-The collection's metadata is the index manifest: how the index was built
-(embedder, dimension, splitter settings) and a version token that changes on
-every write, so that other processes know to refresh what they cached.
+The index is one collection *generation* (``<collection>-<hex>``); a small pointer
+collection (``<collection>-meta``) says which generation readers use. A rebuild fills
+a new generation and switches the pointer only when it is complete, so readers
+never see an empty or half-built index. A collection's metadata is its manifest:
+how it was built (embedder, dimension, splitter settings) and a version token that
+changes on every write, so that other processes know to refresh what they cached.
+
+Every chromadb call runs with a deadline (``chroma_read_timeout``); a server that
+accepts connections but never answers becomes a `StoreUnavailableError`.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, TypeVar
 
+import httpx
 import numpy as np
+from chromadb.errors import ChromaError, NotFoundError
 
-from assistant.errors import IndexNotFoundError, StoreUnavailableError
+from assistant.errors import IndexNotFoundError, IngestBusyError, StoreUnavailableError
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MANIFEST_KEYS = ("embedder", "dimension", "chunk_size", "chunk_overlap", "splitter_version")
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,37 +55,92 @@ class FileRecord:
     file_hash: str
     expected_chunks: int
     ids: list[str]
+    root: str | None = None  # key of the source root that owns the document
+    owner: str | None = None
 
     @property
     def complete(self) -> bool:
         return len(self.ids) == self.expected_chunks
 
 
-class Store(Protocol):
-    """The interface the pipeline needs from a vector store."""
+# --- clients: one per path or server, kept here --------------------------------------
 
-    def manifest(self) -> dict[str, Any] | None: ...
-    def write_manifest(self, manifest: dict[str, Any]) -> None: ...
-    def version(self) -> str | None: ...
-    def count(self) -> int: ...
-    def files(self) -> dict[str, FileRecord]: ...
-    def upsert(self, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None: ...
-    def update_metadata(self, chunks: Sequence[StoredChunk]) -> None: ...
-    def delete(self, ids: Sequence[str]) -> None: ...
-    def get(self, ids: Sequence[str]) -> list[StoredChunk]: ...
-    def all_chunks(self) -> list[StoredChunk]: ...
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+class _Registry:
+    """One chromadb client per embedded path or server address, for the whole process.
+
+    An embedded client keeps each collection's vector index in memory; to see vectors
+    another process wrote, the client for that path is closed and opened again
+    (``reopen``), which every store of the process then picks up.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[Any, int]] = {}  # key -> (client, generation)
+
+    def get(self, key: str, factory: Callable[[], Any]) -> tuple[Any, int]:
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = (factory(), 0)
+            return self._clients[key]
+
+    def reopen(self, key: str, seen: int, factory: Callable[[], Any]) -> tuple[Any, int]:
+        with self._lock:
+            client, generation = self._clients.get(key, (None, -1))
+            if generation != seen:  # another store of this process already reopened it
+                return client, generation
+            if client is not None:
+                client.close()
+            self._clients[key] = (factory(), generation + 1)
+            return self._clients[key]
+
+
+_CLIENTS = _Registry()
+
+
+def _with_deadline(fn: Callable[[], T], seconds: float) -> T:
+    """Run ``fn`` in a daemon thread and give up after ``seconds`` (`TimeoutError`).
+
+    chromadb's HTTP client has no timeout of its own; a call that never returns is
+    abandoned in its thread, which cannot keep the process from exiting.
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread as it is
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="chroma-call", daemon=True).start()
+    if not done.wait(seconds):
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class _Gone(Exception):
+    """The collection in use was deleted (a rebuild switched generations)."""
 
 
 class ChromaStore:
-    """A `Store` on a chromadb collection, embedded or on a server."""
+    """Our store on chromadb collections, embedded or on a server."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, generation: str | None = None) -> None:
         self._settings = settings
         self._lock = threading.RLock()
-        self._client: Any = None
+        self._fixed = generation  # a staging store writes into one named generation
         self._collection: Any = None
+        self._name: str | None = None
         self._own_version: str | None = None
+        self._client_generation = -1
+        self.base = settings.collection
+        self.meta_name = f"{settings.collection}-meta"
+        self.server = bool(settings.chroma_host)
         self.address = (
             f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
             if settings.chroma_host
@@ -82,132 +149,204 @@ class ChromaStore:
 
     # --- connection ------------------------------------------------------------------
 
-    def _connect(self) -> Any:
+    def _factory(self) -> Any:
         import chromadb
 
         s = self._settings
+        if s.chroma_host:
+            try:
+                with socket.create_connection(
+                    (s.chroma_host, s.chroma_port), timeout=s.chroma_connect_timeout
+                ):
+                    pass
+            except OSError as exc:
+                raise self._unreachable(exc) from None
+            return chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl)
+        s.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(s.chroma_dir))
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailableError:
+        port = self._settings.chroma_port
+        return StoreUnavailableError(
+            f"The Chroma server at {self.address} cannot be reached ({type(exc).__name__}: {exc}).",
+            f"Start it (e.g. `chroma run --host 127.0.0.1 --port {port}`) or unset "
+            "ASSISTANT_CHROMA_HOST to use the embedded store.",
+        )
+
+    def _client(self, create: bool) -> Any:
+        if not self.server and not create and not (self._settings.chroma_dir / "chroma.sqlite3").exists():
+            # A read-only command never creates a database where there is none.
+            raise IndexNotFoundError(
+                f"There is no index yet in {self.address}.",
+                "Build it with `assistant ingest` (it indexes ./corpus by default).",
+            )
+        key = self.address
+        s = self._settings
         try:
-            if s.chroma_host:
-                client = chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl)
-                client.heartbeat()
-            else:
-                s.chroma_dir.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=str(s.chroma_dir))
-        except Exception as exc:  # chromadb raises many types for an unreachable server
-            if s.chroma_host:
-                raise StoreUnavailableError(
-                    f"The Chroma server at {self.address} cannot be reached ({type(exc).__name__}).",
-                    "Start it (e.g. `chroma run --host 127.0.0.1 --port "
-                    f"{s.chroma_port}`) or unset ASSISTANT_CHROMA_HOST to use the embedded store.",
-                ) from None
+            client, generation = self._run(
+                lambda: _CLIENTS.get(key, self._factory), s.chroma_connect_timeout + s.chroma_read_timeout
+            )
+        except StoreUnavailableError:
+            raise
+        except (OSError, ChromaError, RuntimeError, ValueError) as exc:
             raise StoreUnavailableError(
                 f"The index in {self.address} cannot be opened: {exc}",
-                "Check the permissions of the data directory, or rebuild it with "
-                "`assistant ingest --rebuild`.",
+                "Check the permissions of the data directory, or rebuild it with `assistant ingest --rebuild`.",
             ) from None
+        if generation != self._client_generation:
+            self._collection = None
+            self._client_generation = generation
         return client
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a chromadb call, turning connection failures into a clear error."""
+    def _reopen_client(self) -> None:
+        """Embedded: reopen the client so that vectors written by other processes are seen."""
+        _CLIENTS.reopen(self.address, self._client_generation, self._factory)
+        self._collection = None
+
+    def _run(self, fn: Callable[[], T], seconds: float | None = None) -> T:
+        """Run a chromadb call with a deadline, turning connection failures into clear errors."""
+        seconds = seconds if seconds is not None else self._settings.chroma_read_timeout
         try:
-            return fn(*args, **kwargs)
-        except (ConnectionError, OSError) as exc:
+            return _with_deadline(fn, seconds)
+        except TimeoutError:
             raise StoreUnavailableError(
-                f"The Chroma server at {self.address} stopped answering ({exc}).",
+                f"The Chroma store at {self.address} did not answer within {seconds:g} s.",
+                "Check that the server is running and not overloaded (or that nothing else listens "
+                "on that port); ASSISTANT_CHROMA_READ_TIMEOUT sets the limit.",
+            ) from None
+        except NotFoundError as exc:
+            raise _Gone(str(exc)) from None
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise StoreUnavailableError(
+                f"The Chroma server at {self.address} stopped answering ({type(exc).__name__}: {exc}).",
                 "Check that it is running and reachable, then try again.",
             ) from None
-        except Exception as exc:
-            if type(exc).__name__ in {
-                "ConnectError",
-                "ReadTimeout",
-                "ConnectTimeout",
-                "RemoteProtocolError",
-            }:
-                raise StoreUnavailableError(
-                    f"The Chroma server at {self.address} stopped answering ({type(exc).__name__}).",
-                    "Check that it is running and reachable, then try again.",
-                ) from None
-            raise
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._run(lambda: fn(*args, **kwargs))
+
+    # --- which collection is live ----------------------------------------------------
+
+    def _names(self, client: Any) -> set[str]:
+        return {c if isinstance(c, str) else c.name for c in self._call(client.list_collections)}
+
+    def _meta(self, client: Any, create: bool) -> Any:
+        if create:
+            return self._call(client.get_or_create_collection, self.meta_name, embedding_function=None)
+        try:
+            return self._call(client.get_collection, self.meta_name, embedding_function=None)
+        except _Gone:
+            return None
+
+    def _pointer(self, client: Any, create: bool = False) -> dict[str, Any]:
+        meta = self._meta(client, create)
+        return dict(meta.metadata or {}) if meta is not None else {}
+
+    def _live_name(self, client: Any) -> str | None:
+        """The generation readers use, or the legacy single collection, or None."""
+        current = self._pointer(client).get("current")
+        if current:
+            return str(current)
+        return self.base if self.base in self._names(client) else None
+
+    def _no_index(self) -> IndexNotFoundError:
+        return IndexNotFoundError(
+            f"There is no index yet in {self.address} (collection {self.base!r}).",
+            "Build it with `assistant ingest` (it indexes ./corpus by default).",
+        )
 
     def _get_collection(self, create: bool) -> Any:
         with self._lock:
+            client = self._client(create)
             if self._collection is not None:
                 return self._collection
-            if self._client is None:
-                self._client = self._connect()
-            name = self._settings.collection
-            if create:
-                self._collection = self._call(
-                    self._client.get_or_create_collection,
-                    name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"created_at": time.time()},
-                )
-            else:
-                names = {
-                    c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)
-                }
-                if name not in names:
-                    raise IndexNotFoundError(
-                        f"There is no index yet in {self.address} (collection {name!r}).",
-                        "Build it with `assistant ingest` (it indexes ./corpus by default).",
-                    )
-                self._collection = self._call(self._client.get_collection, name, embedding_function=None)
+            name = self._fixed or self._live_name(client)
+            if name is None:
+                if not create:
+                    raise self._no_index()
+                name = self._new_generation(client)
+                self._set_pointer(client, current=name)
+            try:
+                self._collection = self._call(client.get_collection, name, embedding_function=None)
+            except _Gone:
+                if not create:
+                    raise self._no_index() from None
+                raise
+            self._name = name
             return self._collection
 
-    def refresh_if_changed(self) -> bool:
-        """Reopen the collection when another process changed it; True if it did."""
-        with self._lock:
-            if self._client is None:
-                return False
+    def _new_generation(self, client: Any) -> str:
+        name = f"{self.base}-{uuid.uuid4().hex[:12]}"
+        self._call(
+            client.create_collection,
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"created_at": time.time()},
+        )
+        return name
+
+    def _set_pointer(self, client: Any, **values: Any) -> None:
+        meta = self._meta(client, create=True)
+        merged = {**(meta.metadata or {}), **values}
+        self._call(meta.modify, metadata=merged)
+
+    def _retrying(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(collection)``; if a rebuild deleted the collection meanwhile, follow the
+        pointer to the new generation once."""
+        try:
+            return fn(self._get_collection(create=False))
+        except _Gone:
+            with self._lock:
+                self._collection = None
             try:
-                fresh = self._call(
-                    self._client.get_collection, self._settings.collection, embedding_function=None
-                )
-            except IndexNotFoundError:
-                raise
-            except Exception:
+                return fn(self._get_collection(create=False))
+            except _Gone:
+                raise self._no_index() from None
+
+    def refresh_if_changed(self) -> bool:
+        """Follow the pointer and reopen what another process changed; True if anything did."""
+        with self._lock:
+            if self._collection is None or self._fixed:
+                return False
+            client = self._client(create=False)
+            name = self._live_name(client)
+            if name is None:
+                self._collection = None
+                raise self._no_index()
+            try:
+                fresh = self._call(client.get_collection, name, embedding_function=None)
+            except _Gone:
                 self._collection = None
                 return True
             current = (fresh.metadata or {}).get("version")
-            if current == self._own_version:
+            if name == self._name and current == self._own_version:
                 self._collection = fresh
                 return False
             self._own_version = current
-            if not self._settings.chroma_host:
-                # An embedded client keeps its vector index in memory; reopen it to see
-                # vectors that another process wrote.
-                from chromadb.api.client import SharedSystemClient
-
-                SharedSystemClient.clear_system_cache()
-                self._client = self._connect()
-                fresh = self._call(
-                    self._client.get_collection, self._settings.collection, embedding_function=None
-                )
-            self._collection = fresh
+            if not self.server and name == self._name:
+                self._reopen_client()  # the in-memory vector index is stale
+                return True
+            self._collection, self._name = fresh, name
             return True
 
     # --- manifest --------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any] | None:
         try:
-            collection = self._get_collection(create=False)
+            with self._lock:
+                collection = self._get_collection(create=False)
+                meta = dict(collection.metadata or {})
         except IndexNotFoundError:
             return None
-        meta = dict(collection.metadata or {})
         return meta if "embedder" in meta else None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         with self._lock:
             collection = self._get_collection(create=True)
             version = uuid.uuid4().hex
-            meta = {
-                **(collection.metadata or {}),
-                **manifest,
-                "version": version,
-                "updated_at": time.time(),
-            }
+            fresh = self._call(self._client(True).get_collection, self._name, embedding_function=None)
+            meta = {**(fresh.metadata or {}), **manifest, "version": version, "updated_at": time.time()}
             self._call(collection.modify, metadata=meta)
             self._own_version = version
             self._collection = None  # re-read metadata next time
@@ -219,40 +358,49 @@ class ChromaStore:
     # --- chunks ----------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._call(self._get_collection(create=False).count))
+        return int(self._retrying(lambda c: self._call(c.count)))
 
-    def files(self) -> dict[str, FileRecord]:
+    def files(self, where: dict[str, Any] | None = None) -> dict[str, FileRecord]:
+        """Records of the stored documents (all, or those matching a metadata filter)."""
         try:
-            collection = self._get_collection(create=False)
+            return self._retrying(lambda c: self._records(c, where))
         except IndexNotFoundError:
             return {}
+
+    def records(self, sources: Sequence[str]) -> dict[str, FileRecord]:
+        """Records of just these documents (read fresh, e.g. under the ingest lock)."""
+        if not sources:
+            return {}
+        return self.files({"source": {"$in": list(sources)}})
+
+    def _records(self, collection: Any, where: dict[str, Any] | None) -> dict[str, FileRecord]:
         records: dict[str, FileRecord] = {}
-        for ids, metas in self._paged(collection, include=["metadatas"]):
+        for ids, metas in self._paged(collection, include=["metadatas"], where=where):
             for chunk_id, meta in zip(ids, metas, strict=True):
                 source = str(meta.get("source"))
                 record = records.get(source)
                 if record is None:
                     record = records[source] = FileRecord(
-                        str(meta.get("file_hash")), int(meta.get("n_chunks", 0)), []
-                    )
+                        str(meta.get("file_hash")), int(meta.get("n_chunks", 0)), [],
+                        meta.get("root"), meta.get("owner"),
+                    )  # fmt: skip
                 if record.file_hash != meta.get("file_hash"):
                     record.file_hash = "mixed"  # an interrupted update: redo this file
                 record.ids.append(chunk_id)
         return records
 
     def _paged(
-        self, collection: Any, include: list[str], page: int = 5000
+        self, collection: Any, include: list[str], page: int = 5000, where: dict[str, Any] | None = None
     ) -> Iterable[tuple[list[str], list[Any]]]:
         offset = 0
         while True:
-            batch = self._call(collection.get, include=include, limit=page, offset=offset)
+            batch = self._call(collection.get, include=include, limit=page, offset=offset, where=where)
             ids = batch["ids"]
             if not ids:
                 return
-            key = "metadatas" if include == ["metadatas"] else "documents"
             yield (
                 ids,
-                batch[key]
+                batch["metadatas"]
                 if include == ["metadatas"]
                 else list(zip(batch["documents"], batch["metadatas"], strict=True)),
             )
@@ -265,7 +413,7 @@ class ChromaStore:
             return
         with self._lock:
             collection = self._get_collection(create=True)
-            step = max(1, min(1000, int(self._client.get_max_batch_size())))
+            step = max(1, min(1000, int(self._call(self._client(True).get_max_batch_size))))
             for start in range(0, len(chunks), step):
                 part = chunks[start : start + step]
                 self._call(
@@ -282,11 +430,7 @@ class ChromaStore:
             collection = self._get_collection(create=True)
             for start in range(0, len(chunks), 1000):
                 part = chunks[start : start + 1000]
-                self._call(
-                    collection.update,
-                    ids=[c.id for c in part],
-                    metadatas=[c.metadata for c in part],
-                )
+                self._call(collection.update, ids=[c.id for c in part], metadatas=[c.metadata for c in part])
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -299,8 +443,7 @@ class ChromaStore:
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []
-        collection = self._get_collection(create=False)
-        batch = self._call(collection.get, ids=list(ids), include=["documents", "metadatas"])
+        batch = self._retrying(lambda c: self._call(c.get, ids=list(ids), include=["documents", "metadatas"]))
         found = {
             i: StoredChunk(i, d, dict(m))
             for i, d, m in zip(batch["ids"], batch["documents"], batch["metadatas"], strict=True)
@@ -308,33 +451,166 @@ class ChromaStore:
         return [found[i] for i in ids if i in found]
 
     def all_chunks(self) -> list[StoredChunk]:
-        collection = self._get_collection(create=False)
-        out: list[StoredChunk] = []
-        for ids, rows in self._paged(collection, include=["documents", "metadatas"]):
-            out.extend(StoredChunk(i, d, dict(m)) for i, (d, m) in zip(ids, rows, strict=True))
-        return out
+        def read(collection: Any) -> list[StoredChunk]:
+            out: list[StoredChunk] = []
+            for ids, rows in self._paged(collection, include=["documents", "metadatas"]):
+                out.extend(StoredChunk(i, d, dict(m)) for i, (d, m) in zip(ids, rows, strict=True))
+            return out
+
+        return self._retrying(read)
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        collection = self._get_collection(create=False)
         with self._lock:
-            result = self._call(
-                collection.query,
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                n_results=max(1, k),
-                include=["distances"],
+            result = self._retrying(
+                lambda c: self._call(
+                    c.query,
+                    query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                    n_results=max(1, k),
+                    include=["distances"],
+                )
             )
         return [
             (chunk_id, 1.0 - float(distance))
             for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
-    def drop(self) -> None:
-        """Delete the whole collection (used by ``ingest --rebuild``)."""
+    # --- rebuilds: a new generation, switched to when complete -----------------------
+
+    def staging(self) -> ChromaStore:
+        """A new, empty generation that readers do not see until `publish`."""
         with self._lock:
-            if self._client is None:
-                self._client = self._connect()
-            names = {c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)}
-            if self._settings.collection in names:
-                self._call(self._client.delete_collection, self._settings.collection)
+            name = self._new_generation(self._client(create=True))
+        return ChromaStore(self._settings, generation=name)
+
+    def publish(self, staging: ChromaStore) -> None:
+        """Make ``staging`` the live index (one metadata write), then delete the old one."""
+        with self._lock:
+            client = self._client(create=True)
+            old = self._live_name(client)
+            self._set_pointer(client, current=staging._fixed)
+            self._collection = None
+            if old and old != staging._fixed:
+                self._delete_collection(client, old)
+
+    def discard(self) -> None:
+        """Delete this staging generation (a rebuild that failed)."""
+        if self._fixed:
+            self._delete_collection(self._client(create=True), self._fixed)
+
+    def cleanup(self) -> list[str]:
+        """Delete generations that are not live (left by interrupted rebuilds); call under the lock."""
+        with self._lock:
+            client = self._client(create=True)
+            live = self._live_name(client)
+            prefix = f"{self.base}-"
+            stale = [
+                n for n in self._names(client)
+                if n != live and n != self.meta_name and n.startswith(prefix) and len(n) == len(prefix) + 12
+            ]  # fmt: skip
+            if live and live != self.base and self.base in self._names(client):
+                stale.append(self.base)  # the legacy collection, replaced by a generation
+            for name in stale:
+                self._delete_collection(client, name)
+            return stale
+
+    def _delete_collection(self, client: Any, name: str) -> None:
+        with suppress(_Gone):
+            self._call(client.delete_collection, name)
+
+    def drop(self) -> None:
+        """Delete every generation and the pointer (tests; rebuilds use `staging`/`publish`)."""
+        with self._lock:
+            client = self._client(create=True)
+            prefix = f"{self.base}-"
+            for name in self._names(client):
+                if name == self.base or name.startswith(prefix):
+                    self._delete_collection(client, name)
             self._collection = None
             self._own_version = None
+
+    # --- the ingest lock -------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, holder: str) -> Iterator[Callable[[], None]]:
+        """Exclusive right to write, across processes (a file lock) or machines (a lease).
+
+        Yields a function to call now and then during long work: it renews the lease.
+        """
+        s = self._settings
+        if not self.server:
+            from filelock import FileLock, Timeout
+
+            s.data_dir.mkdir(parents=True, exist_ok=True)
+            file_lock = FileLock(str(s.data_dir / "ingest.lock"), timeout=s.lock_timeout)
+            try:
+                file_lock.acquire()
+            except Timeout:
+                raise self._busy("another ingest on this machine") from None
+            try:
+                yield lambda: None
+            finally:
+                file_lock.release()
+            return
+        token = f"{holder}:{uuid.uuid4().hex[:8]}"
+        self._acquire_lease(token)
+        try:
+            yield lambda: self._renew_lease(token)
+        finally:
+            self._release_lease(token)
+
+    def _busy(self, who: str) -> IngestBusyError:
+        return IngestBusyError(
+            f"{who} has been writing to the index in {self.address} for longer than "
+            f"{self._settings.lock_timeout:g} s.",
+            "Wait for it to finish and try again (ASSISTANT_LOCK_TIMEOUT sets how long to wait).",
+        )
+
+    def _acquire_lease(self, token: str) -> None:
+        """A lease record in the pointer collection: taken when free or expired, then read back
+        after a short pause so that of two writers racing for it only one goes on."""
+        s = self._settings
+        client = self._client(create=True)
+        deadline = time.monotonic() + s.lock_timeout
+        holder = ""
+        while True:
+            pointer = self._pointer(client, create=True)
+            holder = str(pointer.get("lease", ""))
+            if not holder or float(pointer.get("lease_until", 0)) < time.time() or holder == token:
+                self._set_pointer(client, lease=token, lease_until=time.time() + s.lease_seconds)
+                time.sleep(0.2)
+                if self._pointer(client).get("lease") == token:
+                    return
+            if time.monotonic() > deadline:
+                raise self._busy(f"Another ingest ({holder.rsplit(':', 1)[0]})")
+            time.sleep(0.5)
+
+    def _renew_lease(self, token: str) -> None:
+        client = self._client(create=True)
+        if self._pointer(client).get("lease") != token:
+            raise IngestBusyError(
+                f"The ingest lease on {self.address} expired and another ingest took it over.",
+                "Run the ingest again; raise ASSISTANT_LEASE_SECONDS if single steps take that long.",
+            )
+        self._set_pointer(client, lease=token, lease_until=time.time() + self._settings.lease_seconds)
+
+    def _release_lease(self, token: str) -> None:
+        try:
+            client = self._client(create=True)
+            if self._pointer(client).get("lease") == token:
+                self._set_pointer(client, lease="", lease_until=0.0)
+        except StoreUnavailableError:
+            log.warning("could not release the ingest lease on %s; it expires by itself", self.address)
+
+
+def owner_id(settings: Settings) -> str:
+    """Who this machine's ingests are (``ingest_owner``, or an id kept in the data directory)."""
+    if settings.ingest_owner:
+        return settings.ingest_owner
+    path = Path(settings.data_dir) / "owner-id"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        value = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        path.write_text(value + "\n", encoding="utf-8")
+        return value

@@ -144,7 +144,7 @@ def test_related_docs_load_without_leftover_markup() -> None:
 
 def test_a_bom_decides_only_when_the_bytes_decode() -> None:
     # A UTF-16 BOM followed by bytes that are not UTF-16 (a lone surrogate): not trusted.
-    with pytest.raises(LoaderError, match="binary|encoding"):
+    with pytest.raises(LoaderError, match=r"binary|encoding"):
         decode_text(b"\xff\xfe" + b"\x00\xd8\x41\x00" * 20, "fake-bom.txt")
     # A UTF-8 text that merely starts with bytes looking like a UTF-16 BOM is read as text.
     lookalike = "ÿþ" + JA
@@ -183,5 +183,5 @@ def test_names_that_are_not_utf8_are_shown_safely(tmp_path: Path) -> None:
 
 
 def test_oversized_input_is_refused_with_the_limit() -> None:
-    with pytest.raises(LoaderError, match="limit of 0.5 MB"):
+    with pytest.raises(LoaderError, match=r"limit of 0\.5 MB"):
         load_bytes(b"a" * 2**20, "big.txt", ".txt", max_bytes=2**19)

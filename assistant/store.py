@@ -79,9 +79,18 @@ class _Registry:
         self._clients: dict[str, tuple[Any, int]] = {}  # key -> (client, generation)
 
     def get(self, key: str, factory: Callable[[], Any]) -> tuple[Any, int]:
+        # The factory runs outside the lock: a server that never answers must not block
+        # the clients of every other path or server.
         with self._lock:
-            if key not in self._clients:
-                self._clients[key] = (factory(), 0)
+            if key in self._clients:
+                return self._clients[key]
+        client = factory()
+        with self._lock:
+            if key in self._clients:  # another thread was quicker: keep one client per key
+                if self._clients[key][0] is not client:
+                    client.close()
+                return self._clients[key]
+            self._clients[key] = (client, 0)
             return self._clients[key]
 
     def reopen(self, key: str, seen: int, factory: Callable[[], Any]) -> tuple[Any, int]:
@@ -537,6 +546,8 @@ class ChromaStore:
         Yields a function to call now and then during long work: it renews the lease.
         """
         s = self._settings
+        with self._lock:
+            self._collection = None  # the lock holder follows the pointer afresh
         if not self.server:
             from filelock import FileLock, Timeout
 

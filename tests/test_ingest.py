@@ -365,3 +365,54 @@ def test_the_lease_on_a_shared_server_keeps_a_second_writer_out(
         time.sleep(1.0)  # a holder that stopped renewing: its lease expires
         with second.lock("machine-b"):
             pass
+
+
+RACER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from assistant.pipeline import Assistant
+    from assistant.settings import load_settings
+    s = load_settings(data_dir=Path(sys.argv[1]), embedder="fake:64", chunk_size=200, chunk_overlap=40,
+                      embed_batch_size=4)
+    report = Assistant(s).ingest([Path(p) for p in sys.argv[3:]], rebuild=sys.argv[2] == "rebuild")
+    print(report.chunks_total)
+    """
+)
+
+
+@pytest.mark.slow
+def test_rebuild_racing_an_ingest_and_a_reader(tmp_path: Path) -> None:
+    """A rebuild and an ingest run at once; a reader polling all along always sees the whole
+    base corpus, complete, and never an error."""
+    make_docs(tmp_path / "base", 12)
+    make_docs(tmp_path / "extra", 3, start=20)
+    data = tmp_path / "data"
+    settings = load_settings(data_dir=data, embedder="fake:64", chunk_size=200, chunk_overlap=40)
+    reader = Assistant(settings)
+    reader.ingest([tmp_path / "base"])
+    base = {c.metadata["source"] for c in reader.store.all_chunks()}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(data), mode, *(str(tmp_path / d) for d in dirs)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for mode, dirs in (("rebuild", ["base", "extra"]), ("ingest", ["extra"]))
+    ]
+    reads = 0
+    while any(p.poll() is None for p in procs) or reads < 3:
+        files = reader.store.files()
+        assert base <= set(files) and all(files[s].complete for s in base), "a partial index was read"
+        assert reader.ask("文書3の文13です").citations
+        reads += 1
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert reads > 3
+    ids = [c.id for c in reader.store.all_chunks()]
+    assert len(ids) == len(set(ids))
+    sources = {Path(c.metadata["source"]).name for c in reader.store.all_chunks()}
+    assert sources == {f"doc{i}.md" for i in [*range(12), 20, 21, 22]}

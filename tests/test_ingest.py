@@ -399,7 +399,7 @@ def test_rebuild_racing_an_ingest_and_a_reader(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for mode, dirs in (("rebuild", ["base", "extra"]), ("ingest", ["extra"]))
     ]
     reads = 0

@@ -71,12 +71,15 @@ class _Registry:
 
     An embedded client keeps each collection's vector index in memory; to see vectors
     another process wrote, the client for that path is closed and opened again
-    (``reopen``), which every store of the process then picks up.
+    (``reopen``, once no call of this process is using it), which every store of the
+    process then picks up.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._clients: dict[str, tuple[Any, int]] = {}  # key -> (client, generation)
+        self._busy: dict[str, int] = {}  # calls in flight per key
+        self._reopening: set[str] = set()
 
     def get(self, key: str, factory: Callable[[], Any]) -> tuple[Any, int]:
         # The factory runs outside the lock: a server that never answers must not block
@@ -93,15 +96,31 @@ class _Registry:
             self._clients[key] = (client, 0)
             return self._clients[key]
 
-    def reopen(self, key: str, seen: int, factory: Callable[[], Any]) -> tuple[Any, int]:
+    def enter(self, key: str) -> None:
+        with self._lock:
+            self._lock.wait_for(lambda: key not in self._reopening, timeout=30)
+            self._busy[key] = self._busy.get(key, 0) + 1
+
+    def leave(self, key: str) -> None:
+        with self._lock:
+            self._busy[key] -= 1
+            self._lock.notify_all()
+
+    def reopen(self, key: str, seen: int, factory: Callable[[], Any], wait: float) -> None:
         with self._lock:
             client, generation = self._clients.get(key, (None, -1))
-            if generation != seen:  # another store of this process already reopened it
-                return client, generation
-            if client is not None:
-                client.close()
-            self._clients[key] = (factory(), generation + 1)
-            return self._clients[key]
+            if generation != seen or key in self._reopening:
+                return  # another store of this process reopened it already
+            self._reopening.add(key)
+            try:
+                # Calls in flight use the old client; a call that never returned is given up on.
+                self._lock.wait_for(lambda: self._busy.get(key, 0) == 0, timeout=wait)
+                if client is not None:
+                    client.close()
+                self._clients[key] = (factory(), generation + 1)
+            finally:
+                self._reopening.discard(key)
+                self._lock.notify_all()
 
 
 _CLIENTS = _Registry()
@@ -209,14 +228,25 @@ class ChromaStore:
 
     def _reopen_client(self) -> None:
         """Embedded: reopen the client so that vectors written by other processes are seen."""
-        _CLIENTS.reopen(self.address, self._client_generation, self._factory)
+        _CLIENTS.reopen(
+            self.address, self._client_generation, self._factory, self._settings.chroma_read_timeout
+        )
         self._collection = None
 
     def _run(self, fn: Callable[[], T], seconds: float | None = None) -> T:
         """Run a chromadb call with a deadline, turning connection failures into clear errors."""
         seconds = seconds if seconds is not None else self._settings.chroma_read_timeout
+        key = self.address
+        _CLIENTS.enter(key)
+
+        def call() -> T:
+            try:
+                return fn()
+            finally:
+                _CLIENTS.leave(key)
+
         try:
-            return _with_deadline(fn, seconds)
+            return _with_deadline(call, seconds)
         except TimeoutError:
             raise StoreUnavailableError(
                 f"The Chroma store at {self.address} did not answer within {seconds:g} s.",

@@ -32,7 +32,8 @@ from assistant.lexical import default_tokenizer
 from assistant.loading import Document, Skipped, load_bytes, safe_name, scan_dir
 from assistant.settings import Settings
 from assistant.splitting import Chunk, SplitterConfig, split_document
-from assistant.store import ChromaStore, FileRecord, StoredChunk, owner_id
+from assistant.store import ChromaStore, FileRecord, StoredChunk
+from assistant.write_lock import owner_id
 
 log = logging.getLogger(__name__)
 

@@ -22,17 +22,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 from chromadb.errors import ChromaError, NotFoundError
 
-from assistant.errors import IndexNotFoundError, IngestBusyError, StoreUnavailableError
+from assistant.chroma_calls import CLIENTS, with_deadline
+from assistant.errors import IndexNotFoundError, StoreUnavailableError
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,94 +63,6 @@ class FileRecord:
         return len(self.ids) == self.expected_chunks
 
 
-# --- clients: one per path or server, kept here --------------------------------------
-
-
-class _Registry:
-    """One chromadb client per embedded path or server address, for the whole process.
-
-    An embedded client keeps each collection's vector index in memory; to see vectors
-    another process wrote, the client for that path is closed and opened again
-    (``reopen``, once no call of this process is using it), which every store of the
-    process then picks up.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Condition()
-        self._clients: dict[str, tuple[Any, int]] = {}  # key -> (client, generation)
-        self._busy: dict[str, int] = {}  # calls in flight per key
-        self._reopening: set[str] = set()
-
-    def get(self, key: str, factory: Callable[[], Any]) -> tuple[Any, int]:
-        # The factory runs outside the lock: a server that never answers must not block
-        # the clients of every other path or server.
-        with self._lock:
-            if key in self._clients:
-                return self._clients[key]
-        client = factory()
-        with self._lock:
-            if key in self._clients:  # another thread was quicker: keep one client per key
-                if self._clients[key][0] is not client:
-                    client.close()
-                return self._clients[key]
-            self._clients[key] = (client, 0)
-            return self._clients[key]
-
-    def enter(self, key: str) -> None:
-        with self._lock:
-            self._lock.wait_for(lambda: key not in self._reopening, timeout=30)
-            self._busy[key] = self._busy.get(key, 0) + 1
-
-    def leave(self, key: str) -> None:
-        with self._lock:
-            self._busy[key] -= 1
-            self._lock.notify_all()
-
-    def reopen(self, key: str, seen: int, factory: Callable[[], Any], wait: float) -> None:
-        with self._lock:
-            client, generation = self._clients.get(key, (None, -1))
-            if generation != seen or key in self._reopening:
-                return  # another store of this process reopened it already
-            self._reopening.add(key)
-            try:
-                # Calls in flight use the old client; a call that never returned is given up on.
-                self._lock.wait_for(lambda: self._busy.get(key, 0) == 0, timeout=wait)
-                if client is not None:
-                    client.close()
-                self._clients[key] = (factory(), generation + 1)
-            finally:
-                self._reopening.discard(key)
-                self._lock.notify_all()
-
-
-_CLIENTS = _Registry()
-
-
-def _with_deadline(fn: Callable[[], T], seconds: float) -> T:
-    """Run ``fn`` in a daemon thread and give up after ``seconds`` (`TimeoutError`).
-
-    chromadb's HTTP client has no timeout of its own; a call that never returns is
-    abandoned in its thread, which cannot keep the process from exiting.
-    """
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller's thread as it is
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name="chroma-call", daemon=True).start()
-    if not done.wait(seconds):
-        raise TimeoutError
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 class _Gone(Exception):
     """The collection in use was deleted (a rebuild switched generations)."""
 
@@ -160,6 +72,7 @@ class ChromaStore:
 
     def __init__(self, settings: Settings, *, generation: str | None = None) -> None:
         self._settings = settings
+        self.settings = settings
         self._lock = threading.RLock()
         self._fixed = generation  # a staging store writes into one named generation
         self._collection: Any = None
@@ -212,7 +125,7 @@ class ChromaStore:
         s = self._settings
         try:
             client, generation = self._run(
-                lambda: _CLIENTS.get(key, self._factory), s.chroma_connect_timeout + s.chroma_read_timeout
+                lambda: CLIENTS.get(key, self._factory), s.chroma_connect_timeout + s.chroma_read_timeout
             )
         except StoreUnavailableError:
             raise
@@ -228,7 +141,7 @@ class ChromaStore:
 
     def _reopen_client(self) -> None:
         """Embedded: reopen the client so that vectors written by other processes are seen."""
-        _CLIENTS.reopen(
+        CLIENTS.reopen(
             self.address, self._client_generation, self._factory, self._settings.chroma_read_timeout
         )
         self._collection = None
@@ -237,16 +150,16 @@ class ChromaStore:
         """Run a chromadb call with a deadline, turning connection failures into clear errors."""
         seconds = seconds if seconds is not None else self._settings.chroma_read_timeout
         key = self.address
-        _CLIENTS.enter(key)
+        CLIENTS.enter(key)
 
         def call() -> T:
             try:
                 return fn()
             finally:
-                _CLIENTS.leave(key)
+                CLIENTS.leave(key)
 
         try:
-            return _with_deadline(call, seconds)
+            return with_deadline(call, seconds)
         except TimeoutError:
             raise StoreUnavailableError(
                 f"The Chroma store at {self.address} did not answer within {seconds:g} s.",
@@ -569,89 +482,17 @@ class ChromaStore:
 
     # --- the ingest lock -------------------------------------------------------------
 
-    @contextmanager
-    def lock(self, holder: str) -> Iterator[Callable[[], None]]:
-        """Exclusive right to write, across processes (a file lock) or machines (a lease).
+    def lock(self, holder: str) -> AbstractContextManager[Callable[[], None]]:
+        """Exclusive right to write (see `assistant.write_lock`); yields a renew function."""
+        from assistant.write_lock import write_lock
 
-        Yields a function to call now and then during long work: it renews the lease.
-        """
-        s = self._settings
         with self._lock:
             self._collection = None  # the lock holder follows the pointer afresh
-        if not self.server:
-            from filelock import FileLock, Timeout
+        return write_lock(self, holder)
 
-            s.data_dir.mkdir(parents=True, exist_ok=True)
-            file_lock = FileLock(str(s.data_dir / "ingest.lock"), timeout=s.lock_timeout)
-            try:
-                file_lock.acquire()
-            except Timeout:
-                raise self._busy("another ingest on this machine") from None
-            try:
-                yield lambda: None
-            finally:
-                file_lock.release()
-            return
-        token = f"{holder}:{uuid.uuid4().hex[:8]}"
-        self._acquire_lease(token)
-        try:
-            yield lambda: self._renew_lease(token)
-        finally:
-            self._release_lease(token)
+    def pointer(self, create: bool = False) -> dict[str, Any]:
+        """The pointer record: which generation is live, and the lease on a server."""
+        return self._pointer(self._client(create=True), create)
 
-    def _busy(self, who: str) -> IngestBusyError:
-        return IngestBusyError(
-            f"{who} has been writing to the index in {self.address} for longer than "
-            f"{self._settings.lock_timeout:g} s.",
-            "Wait for it to finish and try again (ASSISTANT_LOCK_TIMEOUT sets how long to wait).",
-        )
-
-    def _acquire_lease(self, token: str) -> None:
-        """A lease record in the pointer collection: taken when free or expired, then read back
-        after a short pause so that of two writers racing for it only one goes on."""
-        s = self._settings
-        client = self._client(create=True)
-        deadline = time.monotonic() + s.lock_timeout
-        holder = ""
-        while True:
-            pointer = self._pointer(client, create=True)
-            holder = str(pointer.get("lease", ""))
-            if not holder or float(pointer.get("lease_until", 0)) < time.time() or holder == token:
-                self._set_pointer(client, lease=token, lease_until=time.time() + s.lease_seconds)
-                time.sleep(0.2)
-                if self._pointer(client).get("lease") == token:
-                    return
-            if time.monotonic() > deadline:
-                raise self._busy(f"Another ingest ({holder.rsplit(':', 1)[0]})")
-            time.sleep(0.5)
-
-    def _renew_lease(self, token: str) -> None:
-        client = self._client(create=True)
-        if self._pointer(client).get("lease") != token:
-            raise IngestBusyError(
-                f"The ingest lease on {self.address} expired and another ingest took it over.",
-                "Run the ingest again; raise ASSISTANT_LEASE_SECONDS if single steps take that long.",
-            )
-        self._set_pointer(client, lease=token, lease_until=time.time() + self._settings.lease_seconds)
-
-    def _release_lease(self, token: str) -> None:
-        try:
-            client = self._client(create=True)
-            if self._pointer(client).get("lease") == token:
-                self._set_pointer(client, lease="", lease_until=0.0)
-        except StoreUnavailableError:
-            log.warning("could not release the ingest lease on %s; it expires by itself", self.address)
-
-
-def owner_id(settings: Settings) -> str:
-    """Who this machine's ingests are (``ingest_owner``, or an id kept in the data directory)."""
-    if settings.ingest_owner:
-        return settings.ingest_owner
-    path = Path(settings.data_dir) / "owner-id"
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        value = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        path.write_text(value + "\n", encoding="utf-8")
-        return value
+    def set_pointer(self, **values: Any) -> None:
+        self._set_pointer(self._client(create=True), **values)

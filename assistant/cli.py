@@ -63,8 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add or update documents in the index")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the corpus setting)")
-    p.add_argument("--prune", action="store_true", help="remove indexed files that no longer exist")
-    p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    p.add_argument(
+        "--prune", action="store_true", help="remove indexed files under these paths that no longer exist"
+    )
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new index from these paths; the old one answers until it is complete",
+    )
     p.add_argument("--max-chunks", type=int, help="embed at most this many new chunks in this run")
     p.add_argument("--include", action="append", help="glob of files to include (repeatable)")
     p.add_argument("--exclude", action="append", help="glob of files to skip (repeatable)")

@@ -224,6 +224,8 @@ class ChromaStore:
                 if not create:
                     raise self._no_index() from None
                 raise
+            if self._name != name:
+                self._own_version = (self._collection.metadata or {}).get("version")
             self._name = name
             return self._collection
 
@@ -259,8 +261,8 @@ class ChromaStore:
     def refresh_if_changed(self) -> bool:
         """Follow the pointer and reopen what another process changed; True if anything did."""
         with self._lock:
-            if self._collection is None or self._fixed:
-                return False
+            if self._fixed or self._name is None:
+                return False  # nothing read yet: the first read opens the live index
             client = self._client(create=False)
             name = self._live_name(client)
             if name is None:

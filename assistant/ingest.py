@@ -133,7 +133,8 @@ class FileRoot:
 
     def __init__(self, path: Path, owner: str, include: list[str], exclude: list[str]) -> None:
         self.path = path.resolve()
-        self.key = f"file:{owner}:{safe_name(self.path.as_posix())}"
+        self._owner_prefix = f"file:{owner}:"
+        self.key = f"{self._owner_prefix}{safe_name(self.path.as_posix())}"
         self.problems: list[Skipped] = []
         self._include, self._exclude = include, exclude
         self._unscanned: list[str] = []
@@ -152,9 +153,10 @@ class FileRoot:
     def owns(self, source: str, record: FileRecord) -> bool:
         if any(source.startswith(prefix) for prefix in self._unscanned):
             return False
-        if record.root is not None:
-            return record.root == self.key
-        # Chunks from before roots were recorded: this root owns what lies under it.
+        if record.root is not None and not record.root.startswith(self._owner_prefix):
+            return False  # another machine's, or a connector's
+        # Ours (or from before roots were recorded): this root owns what lies under it,
+        # also when it was ingested through another path (a single file, a subdirectory).
         under = safe_name(self.path.as_posix())
         return source == under or source.startswith(under.rstrip("/") + "/")
 

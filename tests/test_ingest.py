@@ -416,3 +416,14 @@ def test_rebuild_racing_an_ingest_and_a_reader(tmp_path: Path) -> None:
     assert len(ids) == len(set(ids))
     sources = {Path(c.metadata["source"]).name for c in reader.store.all_chunks()}
     assert sources == {f"doc{i}.md" for i in [*range(12), 20, 21, 22]}
+
+
+def test_prune_of_a_directory_covers_files_first_ingested_one_by_one(
+    docs_settings: Settings, tmp_path: Path
+) -> None:
+    paths = make_docs(tmp_path / "docs", 2)
+    bot = Assistant(docs_settings, CountingEmbedder())
+    bot.ingest([paths[0]])  # e.g. an upload in the browser
+    bot.ingest([tmp_path / "docs"])
+    paths[0].unlink()
+    assert [Path(s).name for s in bot.ingest([tmp_path / "docs"], prune=True).removed] == ["doc0.md"]

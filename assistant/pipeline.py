@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assistant import relevance
 from assistant.answerers import Answerer, get_answerer
@@ -21,7 +21,7 @@ from assistant.answerers.citations import uncited_sentences
 from assistant.conversation import condense_question, needs_context
 from assistant.embedders import Embedder, get_embedder
 from assistant.errors import AssistantError, IndexNotFoundError, InvalidQuestionError
-from assistant.ingest import IngestReport, build_manifest, check_manifest, ingest
+from assistant.ingest import IngestReport, Root, build_manifest, check_manifest, ingest
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.splitting import SplitterConfig
@@ -41,9 +41,6 @@ from assistant.types import (
     number_passages,
     refusal_text,
 )
-
-if TYPE_CHECKING:
-    from assistant.connectors.base import Root
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +110,13 @@ class Assistant:
         rebuild: bool = False,
         progress: Any = None,
     ) -> IngestReport:
-        if rebuild:
-            self.store.drop()
         return ingest(
             paths or self.settings.corpus,
             self.store,
             self.embedder,
             self.settings,
             prune=prune,
+            rebuild=rebuild,
             progress=progress,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,15 @@ def make(tmp_path: Path, **overrides: object) -> tuple[Settings, Assistant]:
     return settings, Assistant(settings)
 
 
+def problems(report: Any) -> dict[str, str]:
+    """What ingest reported about each page it could not index: skips and connector problems."""
+    out = {s.source: s.reason for s in report.skipped}
+    for warning in report.warnings:
+        source, _, reason = warning.partition(": ")
+        out.setdefault(source, reason)
+    return out
+
+
 def texts(bot: Assistant) -> dict[str, str]:
     out: dict[str, str] = {}
     for chunk in bot.store.all_chunks():
@@ -59,7 +69,7 @@ def test_first_ingest_indexes_the_section_with_urls_and_main_text(
     assert NAV_TEXT not in every and FOOTER_TEXT not in every  # boilerplate removed
     chunk = bot.store.all_chunks()[0]
     assert chunk.metadata["url"] == chunk.metadata["source"] and chunk.metadata["url"].startswith(server.base)
-    reasons = {s.source: s.reason for s in report.skipped}
+    reasons = problems(report)
     assert "404" in reasons[server.base + "/docs/missing.html"]
     assert "robots.txt" in reasons[server.base + "/docs/private/secret.html"]
     assert server.requests["/docs/private/secret.html"] == 0  # never fetched
@@ -120,7 +130,7 @@ def test_slow_server_times_out_and_keeps_the_indexed_page(
         server.slow["/" + pages[0]] = 1.5
         report = bot.ingest([WebSite(server.base + "/docs/", settings)], prune=True)
     url = server.base + "/" + pages[0]
-    assert any(s.source == url and "timed out" in s.reason for s in report.skipped)
+    assert "timed out" in problems(report)[url]
     assert url not in report.removed and url in texts(bot)  # nothing lost
 
 
@@ -130,9 +140,7 @@ def test_huge_page_is_skipped(tmp_path: Path, site: tuple[Path, list[str]]) -> N
         server.huge.add("/docs/huge.html")
         settings, bot = make(tmp_path, web_max_page_mb=0.5)
         report = bot.ingest([WebSite(server.base + "/docs/huge.html", settings)])
-    assert next(s.reason for s in report.skipped if s.source.endswith("/docs/huge.html")).startswith(
-        "larger than"
-    )
+    assert problems(report)[server.base + "/docs/huge.html"].startswith("larger than")
     assert report.chunks_total == 0
 
 
@@ -144,7 +152,7 @@ def test_page_limit_and_single_page(tmp_path: Path, site: tuple[Path, list[str]]
         assert single.added == [server.base + "/" + pages[0]]
         limited = bot.ingest([WebSite(server.base + "/docs/", settings, max_pages=3)], prune=True)
     assert len(limited.added) == 2  # 3 pages fetched, one of them indexed before
-    assert any("page limit" in s.reason for s in limited.skipped)
+    assert any("page limit" in reason for reason in problems(limited).values())
     assert not limited.removed  # pages not reached because of the limit are not pruned
 
 
@@ -155,4 +163,4 @@ def test_robots_txt_user_agent_and_unreachable_robots(tmp_path: Path, site: tupl
         settings, bot = make(tmp_path)
         report = bot.ingest([WebSite(server.base + "/docs/", settings)])
     assert report.chunks_total == 0 and server.requests["/" + pages[0]] == 0
-    assert all("robots.txt" in s.reason for s in report.skipped)
+    assert problems(report) and all("robots.txt" in reason for reason in problems(report).values())

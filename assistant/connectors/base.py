@@ -19,37 +19,24 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from assistant.ingest import Entry as IngestEntry
+from assistant.ingest import Root
 from assistant.loading import Skipped
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Entry", "Root", "SourceState", "Tracker", "load_states", "record_state"]
+
 
 @dataclass
-class Entry:
-    """One document a connector offers."""
+class Entry(IngestEntry):
+    """One document a connector offers: ingest's entry plus the document's version."""
 
-    key: str  # stable id of the document, unique in the store; also its `source`
-    suffix: str  # selects the loader (".md", ".html", ...)
-    read: Callable[[], bytes]
-    size: int | None = None  # known before reading, for the size limit
-    url: str | None = None  # where citations link to (e.g. the file at a commit)
     version: str | None = None  # ETag, blob id, content hash: changes when the document does
-
-
-class Root(Protocol):
-    """A place documents come from (a directory, a web site, a repository)."""
-
-    key: str
-    problems: list[Skipped]
-
-    def entries(self) -> Iterator[Entry]: ...
-
-    def owns(self, source: str, record: Any) -> bool: ...
 
 
 @dataclass

@@ -140,6 +140,22 @@ class Settings(BaseSettings):
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
 
+    # --- browser (ui/: roles, conversations, sources)
+    ui_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Password that makes a browser session an admin (uploads, rebuild, feedback export); "
+        "unset and without OIDC (st.login) nobody is admin.",
+    )
+    ui_admin_emails: list[str] = Field(
+        default=[], description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins."
+    )
+    source_url_base: str | None = Field(
+        default=None,
+        description="Base URL under which the corpus is published; sources are then shown as links "
+        "(base + path relative to the corpus) instead of file paths.",
+    )
+    ui_max_upload_mb: int = Field(default=10, ge=1, le=200, description="Per-file upload limit in the browser.")
+
     # Misc
     log_level: str = "WARNING"
 

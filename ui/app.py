@@ -101,7 +101,9 @@ def submit(question: str, bot: Assistant, store: ConversationStore, owner: str, 
     limit = bot.settings.max_question_chars
     if len(question.strip()) > limit:  # not sent; the text stays on the page
         turns.append(ChatTurn(question, too_long=True))
-        st.toast(text("too_long", language, length=len(question.strip()), limit=limit), icon=":material/error:")
+        st.toast(
+            text("too_long", language, length=len(question.strip()), limit=limit), icon=":material/error:"
+        )
         return
     conversation = st.session_state.get("conversation")
     if not conversation:
@@ -210,7 +212,9 @@ def main() -> None:
     if conversation and turns and all(t.job is None for t in turns):
         st.download_button(
             text("export_md", language),
-            data=conversation_markdown(store.title(conversation), store.turns(conversation), settings, language),
+            data=conversation_markdown(
+                store.title(conversation), store.turns(conversation), settings, language
+            ),
             file_name=f"conversation-{conversation}.md",
             mime="text/markdown",
             on_click="ignore",

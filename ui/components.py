@@ -73,7 +73,11 @@ def render_turn(turn: ChatTurn, settings: Settings, language: str, on_rate: obje
 
 def _long_preview(turn: ChatTurn, language: str) -> str:
     preview = turn.question[:200]
-    return escape_markdown(preview) + " …" + f"  \n*({len(turn.question):,} {'文字' if language == 'ja' else 'characters'})*"
+    return (
+        escape_markdown(preview)
+        + " …"
+        + f"  \n*({len(turn.question):,} {'文字' if language == 'ja' else 'characters'})*"
+    )
 
 
 def render_live(job: Job, language: str) -> None:
@@ -92,10 +96,12 @@ def render_live(job: Job, language: str) -> None:
                 st.caption(":material/progress_activity: " + text(shown_stage, language))
         if job.sources and not shown_sources:
             shown_sources = len(job.sources)
-            with found.container(key=f"live-sources-{id(job)}"):
-                with st.expander(text("found", language, n=shown_sources)):
-                    for p in job.sources:
-                        st.markdown(f"\\[{p.number}\\] {escape_markdown(p.title or Path(p.source).name)}")
+            with (
+                found.container(key=f"live-sources-{id(job)}"),
+                st.expander(text("found", language, n=shown_sources)),
+            ):
+                for p in job.sources:
+                    st.markdown(f"\\[{p.number}\\] {escape_markdown(p.title or Path(p.source).name)}")
         if job.text != shown_text:
             shown_text = job.text
             with body.container(key=f"live-text-{id(job)}-{tick}"):
@@ -114,7 +120,10 @@ def render_result(turn: ChatTurn, settings: Settings, language: str, on_rate: ob
         st.info(text("too_long_hint", language))
         with st.expander(text("your_text", language)):
             st.text_area(
-                text("your_text", language), turn.question, key=f"long-{turn.id}", label_visibility="collapsed"
+                text("your_text", language),
+                turn.question,
+                key=f"long-{turn.id}",
+                label_visibility="collapsed",
             )
         return
     if turn.error:

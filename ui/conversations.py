@@ -89,7 +89,7 @@ class ConversationStore:
             )
         return conversation
 
-    def list(self, owner: str, limit: int = 50) -> list[Conversation]:
+    def of_owner(self, owner: str, limit: int = 50) -> list[Conversation]:
         with self._db() as db:
             rows = db.execute(
                 "SELECT id, title, updated FROM conversations WHERE owner = ? ORDER BY updated DESC LIMIT ?",
@@ -134,7 +134,8 @@ class ConversationStore:
     def set_rating(self, conversation: str, turn_id: str, rating: int) -> None:
         with self._db() as db:
             db.execute(
-                "UPDATE turns SET rating = ? WHERE conversation = ? AND id = ?", (rating, conversation, turn_id)
+                "UPDATE turns SET rating = ? WHERE conversation = ? AND id = ?",
+                (rating, conversation, turn_id),
             )
 
     def turns(self, conversation: str) -> list[StoredTurn]:
@@ -150,7 +151,7 @@ class ConversationStore:
                     turn_id,
                     question,
                     Answer.from_dict(json.loads(answer)) if answer else None,
-                    tuple(json.loads(error)) if error else None,  # type: ignore[arg-type]
+                    tuple(json.loads(error)) if error else None,
                     rating,
                 )
             )

@@ -137,6 +137,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{types} ({mb} MB per file at most)",
     },
     "upload_button": {"ja": "取り込む", "en": "Ingest"},
+    "choose_files": {"ja": "ファイルを選ぶ", "en": "Choose files"},
     "ingesting": {"ja": "{name} を取り込んでいます…", "en": "Ingesting {name}…"},
     "ingested": {
         "ja": "{name} を取り込みました（{chunks} チャンク）。すぐに検索できます。",
@@ -230,7 +231,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "管理者が索引を作り直す必要があります（サイドバーの「索引を作り直す」）。",
         "en": "An admin needs to rebuild the index (“Rebuild the index” in the sidebar).",
     },
-    "err_store": {"ja": "索引のデータベースに接続できません。", "en": "The index database cannot be reached."},
+    "err_store": {
+        "ja": "索引のデータベースに接続できません。",
+        "en": "The index database cannot be reached.",
+    },
     "err_store_hint": {
         "ja": "しばらくしてからもう一度お試しください。続く場合は管理者に連絡してください。",
         "en": "Try again in a moment; if it persists, tell an admin.",

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 OFFLINE_ANSWERER = "extractive"
 #: File types a user may upload: the loader's own list.
 UPLOAD_TYPES = tuple(sorted(suffix.lstrip(".") for suffix in SUPPORTED_SUFFIXES))
+_SCROLL_TO_RESULTS = (
+    "<script>setTimeout(() => document.querySelector('.st-key-upload-results')"
+    "?.scrollIntoView({block: 'center'}), 150);</script>"
+)
 
 
 @dataclass
@@ -49,7 +53,7 @@ def render_conversations(
 ) -> tuple[str | None, str | None]:
     """The user's conversations; returns (conversation to open, conversation deleted)."""
     st.subheader(text("conversations", language))
-    items = store.list(owner)
+    items = store.of_owner(owner)
     if not items:
         st.caption(text("no_conversations", language))
         return None, None
@@ -136,6 +140,7 @@ def render_upload(bot: Assistant, language: str) -> None:
     st.subheader(text("add_documents", language))
     mb = bot.settings.ui_max_upload_mb
     types = ", ".join(f".{t}" for t in UPLOAD_TYPES)
+    st.html(_uploader_style(language))
     with st.form("upload", clear_on_submit=True, border=False):
         files = st.file_uploader(
             text("upload_label", language, types=types, mb=mb),
@@ -150,8 +155,22 @@ def render_upload(bot: Assistant, language: str) -> None:
         with results:
             for file in files:
                 ingest_upload(bot, file.name, file.getvalue(), language)
+            # the outcome is below the fold of a long sidebar: bring it into view (a constant script)
+            st.html(_SCROLL_TO_RESULTS, unsafe_allow_javascript=True, width="content")
     if st.button(text("rebuild", language), help=text("rebuild_help", language), icon=":material/refresh:"):
         rebuild(bot, language)
+
+
+def _uploader_style(language: str) -> str:
+    """Streamlit's uploader speaks English ("Upload", "10MB per file"): our label says it instead."""
+    button = '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p'
+    return (
+        "<style>"
+        '[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }'
+        f"{button} {{ font-size: 0; }}"
+        f'{button}::after {{ content: "{text("choose_files", language)}"; font-size: 0.875rem; }}'
+        "</style>"
+    )
 
 
 def check_upload(name: str, size: int, mb: int, language: str) -> tuple[str, str] | None:
@@ -238,7 +257,9 @@ def rebuild(bot: Assistant, language: str) -> bool:
         return False
     bar.empty()
     documents = len(report.added) + len(report.updated) + len(report.unchanged)
-    message = text("rebuilt", language, documents=documents, chunks=report.chunks_total, seconds=report.seconds)
+    message = text(
+        "rebuilt", language, documents=documents, chunks=report.chunks_total, seconds=report.seconds
+    )
     st.success(message)
     st.toast(message, icon=":material/check_circle:")
     for skipped in report.skipped:

@@ -265,7 +265,9 @@ def test_admin_signs_in_and_sees_upload_errors_in_view(page, app) -> None:  # ty
     expect(uploader).to_be_visible()
     expect(sidebar.get_by_role("button", name="索引を作り直す")).to_be_visible()
     expect(uploader.get_by_text("10MB per file")).to_be_hidden()
-    assert "ファイルを選ぶ" in uploader.locator("button p").evaluate("p => getComputedStyle(p, '::after').content")
+    assert "ファイルを選ぶ" in uploader.locator("button p").evaluate(
+        "p => getComputedStyle(p, '::after').content"
+    )
     shot(page, "04-admin-view")
 
     bad = app[1].parent / "scan.pdf"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,8 +231,6 @@ def upload_dir(settings: Settings) -> Path:
 
 
 def save_upload(name: str, data: bytes, settings: Settings) -> Path:
-    import re
-
     base = Path(name.replace("\\", "/")).name
     cleaned = (re.sub(r"[^\w.\-]+", "_", base).strip("._") or "upload")[:120]
     folder = upload_dir(settings)
@@ -290,14 +288,3 @@ def render_feedback_export(settings: Settings, language: str) -> None:
         icon=":material/download:",
         key="export",
     )
-
-
-def last_ingest(bot: Assistant) -> str | None:
-    try:
-        info = bot.info()
-    except AssistantError:
-        return None
-    updated = info.manifest.get("updated_at")
-    if isinstance(updated, int | float):
-        return dt.datetime.fromtimestamp(updated).strftime("%Y-%m-%d %H:%M")
-    return None

@@ -149,14 +149,17 @@ class Settings(BaseSettings):
         "unset and without OIDC (st.login) nobody is admin.",
     )
     ui_admin_emails: list[str] = Field(
-        default=[], description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins."
+        default=[],
+        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins.",
     )
     source_url_base: str | None = Field(
         default=None,
         description="Base URL under which the corpus is published; sources are then shown as links "
         "(base + path relative to the corpus) instead of file paths.",
     )
-    ui_max_upload_mb: int = Field(default=10, ge=1, le=200, description="Per-file upload limit in the browser.")
+    ui_max_upload_mb: int = Field(
+        default=10, ge=1, le=200, description="Per-file upload limit in the browser."
+    )
 
     # Misc
     log_level: str = "WARNING"

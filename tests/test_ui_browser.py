@@ -181,7 +181,7 @@ def test_answer_streams_sources_first_then_text_numbered_from_one(page) -> None:
     expect = playwright_api.expect
     page.evaluate(WATCH)
     send(page, QUESTION)
-    expect(page.get_by_text("回答を作成中…")).to_be_visible()  # the stage is named while it lasts
+    expect(page.get_by_text("回答を作成中…")).to_be_visible(timeout=TIMEOUT_MS)  # the stage is named
     message = answered(page, 0)
     seen = page.evaluate("window.seen")
     assert {"status", "sources", "text", "final"} <= set(seen), seen

@@ -270,7 +270,7 @@ def test_admin_signs_in_and_sees_upload_errors_in_view(page, app) -> None:  # ty
     uploader = page.get_by_test_id("stFileUploader")
     expect(uploader).to_be_visible()
     expect(sidebar.get_by_role("button", name="索引を作り直す")).to_be_visible()
-    expect(uploader.get_by_text("10MB per file")).to_be_hidden()
+    expect(uploader.get_by_text("per file")).to_be_hidden()  # Streamlit's English hint
     assert "ファイルを選ぶ" in uploader.locator("button p").evaluate(
         "p => getComputedStyle(p, '::after').content"
     )

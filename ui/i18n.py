@@ -160,8 +160,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{name}: the file is too large ({size:.1f} MB; the limit is {mb} MB).",
     },
     "too_large_hint": {
-        "ja": "文書を分割するか、管理者に上限（ASSISTANT_UI_MAX_UPLOAD_MB）の変更を依頼してください。",
-        "en": "Split the document, or ask for a higher limit (ASSISTANT_UI_MAX_UPLOAD_MB).",
+        "ja": "文書を分割するか、管理者に上限（ASSISTANT_MAX_FILE_MB）の変更を依頼してください。",
+        "en": "Split the document, or ask for a higher limit (ASSISTANT_MAX_FILE_MB).",
     },
     "empty_file": {"ja": "{name}: ファイルが空です。", "en": "{name}: the file is empty."},
     "empty_file_hint": {

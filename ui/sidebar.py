@@ -138,7 +138,7 @@ def render_index_status(bot: Assistant, language: str) -> None:
 def render_upload(bot: Assistant, language: str) -> None:
     """Upload and rebuild (admins only). Problems show right under the control and as toasts."""
     st.subheader(text("add_documents", language))
-    mb = bot.settings.ui_max_upload_mb
+    mb = upload_limit_mb(bot.settings)
     types = ", ".join(f".{t}" for t in UPLOAD_TYPES)
     st.html(_uploader_style(language))
     with st.form("upload", clear_on_submit=True, border=False):
@@ -173,6 +173,11 @@ def _uploader_style(language: str) -> str:
     )
 
 
+def upload_limit_mb(settings: Settings) -> int:
+    """The loader's file limit (``max_file_mb``), the one rule for what is too large."""
+    return max(1, int(settings.max_file_mb))
+
+
 def check_upload(name: str, size: int, mb: int, language: str) -> tuple[str, str] | None:
     """Why an upload is refused before reading it, or None."""
     suffix = Path(name).suffix.lower()
@@ -197,7 +202,7 @@ def _progress(bar: st.delta_generator.DeltaGenerator, label: str) -> object:
 
 
 def ingest_upload(bot: Assistant, name: str, data: bytes, language: str) -> bool:
-    problem = check_upload(name, len(data), bot.settings.ui_max_upload_mb, language)
+    problem = check_upload(name, len(data), upload_limit_mb(bot.settings), language)
     if problem:
         show_problem(*problem)
         return False

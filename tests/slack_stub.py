@@ -394,8 +394,12 @@ class SocketStandIn:
                 raise AssertionError(f"envelope {envelope_id} was not acknowledged in {timeout}s")
             return self.acks[envelope_id], time.perf_counter() - started
 
-    def refresh(self) -> None:
-        self.connections[-1].send(json.dumps({"type": "disconnect", "reason": "refresh_requested"}))
+    def refresh(self, timeout: float = 15) -> None:
+        """Ask for a reconnection, wait for the new connection, then close the old one (as Slack does)."""
+        old, count = self.connections[-1], len(self.connections)
+        old.send(json.dumps({"type": "disconnect", "reason": "refresh_requested"}))
+        self.wait_connections(count + 1, timeout)
+        old.close()
 
     def drop(self) -> None:
         self.connections[-1].close()

@@ -137,14 +137,13 @@ class AnswerService:
             self.state.set_status(question.key, ANSWERED)
             if question.thread_ts and question.kind == "message":
                 self.state.add_asker(question.channel, question.thread_ts, question.user)
+            self._unreact(question)
 
         def failed(error: str) -> None:
             log.error("could not post the answer to %s: %s", question.key, error)
             self._tell(question, formatting.label("apology", question.language), FAILED, deadline=60)
 
-        self.send(
-            calls + self._unreact(question), label=f"answer to {question.key}", on_done=done, on_fail=failed
-        )
+        self.send(calls, label=f"answer to {question.key}", on_done=done, on_fail=failed)
 
     def _message_call(self, question: Question, message: dict[str, Any]) -> Call:
         if question.kind == "command" and question.response_url:
@@ -156,11 +155,11 @@ class AnswerService:
             params["thread_ts"] = question.thread_ts
         return Call("chat.postMessage", params, question.channel)
 
-    def _unreact(self, question: Question) -> list[Call]:
-        if question.kind != "message":
-            return []
-        params = {"channel": question.channel, "timestamp": question.ts, "name": WORKING_EMOJI}
-        return [Call("reactions.remove", params, best_effort=True)]
+    def _unreact(self, question: Question) -> None:
+        """Take the 👀 away (paced like any call; no 👀 there is fine)."""
+        if question.kind == "message":
+            params = {"channel": question.channel, "timestamp": question.ts, "name": WORKING_EMOJI}
+            self.send([Call("reactions.remove", params, tolerate_errors=True)], label="reaction")
 
     def _tell(self, question: Question, text: str, status: str, deadline: float | None = None) -> None:
         """A short message instead of an answer (an error, busy, ask again)."""
@@ -170,9 +169,9 @@ class AnswerService:
 
         def mark(_: Any = None) -> None:
             self.state.set_status(question.key, status)
+            self._unreact(question)
 
-        self.send([call, *self._unreact(question)], label=f"note to {question.key}", deadline=deadline,
-                  on_done=mark, on_fail=mark)  # fmt: skip
+        self.send([call], label=f"note to {question.key}", deadline=deadline, on_done=mark, on_fail=mark)
 
     def _url(self, source: str) -> str | None:
         return formatting.source_url(source, self.config.source_url_base, self.config.corpus_roots)

@@ -44,6 +44,7 @@ class Call:
     params: dict[str, Any]
     channel: str | None = None
     best_effort: bool = False  # skip instead of waiting or retrying
+    tolerate_errors: bool = False  # wait and retry as usual, but a failure does not fail the delivery
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Outbox:
         call = delivery.current
         wait = 0.0 if call.method == RESPONSE_URL else self.pacer.reserve(call.method, call.channel)
         now = time.monotonic()
-        if wait > 0 and call.best_effort:
+        if wait > 0 and (call.best_effort or (call.tolerate_errors and now + wait > delivery.deadline)):
             log.debug("skipping %s in %s: rate limit", call.method, call.channel)
             delivery.results.append(None)
             with self._cond:
@@ -193,7 +194,9 @@ class Outbox:
                 self._push(time.monotonic(), delivery)
             return
         now = time.monotonic()
-        if call.best_effort:
+        if call.best_effort or (
+            call.tolerate_errors and (retry_in is None or now + retry_in > delivery.deadline)
+        ):
             log.debug("best-effort %s failed: %s", call.method, outcome)
             delivery.results.append(None)
             with self._cond:

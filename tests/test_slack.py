@@ -17,12 +17,13 @@ pytest.importorskip("slack_bolt")
 
 from assistant.errors import ConfigError
 from assistant.feedback import read_feedback
-from assistant.pipeline import Answer, Assistant, Citation
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.slack import build_bot, check_credentials
 from assistant.slack.formatting import answer_messages, snippet_mrkdwn, source_url, split_text
 from assistant.slack.manners import is_acknowledgement, mentions_someone_else
 from assistant.slack.server import SlackServer, make_http_server
+from assistant.types import Answer, Passage
 from tests.slack_stub import (
     BOT_USER_ID,
     MENTION,
@@ -175,7 +176,8 @@ def test_mention_is_answered_in_its_thread_with_sources_and_buttons(
     assert answer["text"] == expected.answer  # the notification shows the answer itself
     sources = block_texts(answer, "context")
     assert sources[0] == "*出典*"
-    assert "<https://docs.example.com/kb/containers-vs-vms.ja.md|" in sources[1]
+    first = Path(expected.sources()[0].source).resolve().relative_to((ROOT / "corpus").resolve())
+    assert sources[1].startswith(f"*[1]* <https://docs.example.com/kb/{first.as_posix()}|")
     assert "**" not in " ".join(sources)
     buttons = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"]
     assert [b["action_id"] for b in buttons] == ["assistant_feedback_up", "assistant_feedback_down"]
@@ -430,9 +432,8 @@ def test_rejected_bot_token_is_a_config_error(slack_settings: Settings, slack: S
 def test_long_answers_notes_and_snippets_follow_slack_limits() -> None:
     text = "".join(f"これは長い回答の{i}番目の文です[1]。" for i in range(8000))  # ~170k characters
     assert "".join(split_text(text)) == text
-    citation = Citation(
-        1, "c1", "/docs/a.md", "A", ["h"], "| a | **b** |\n|---|---|\n# 見出し", 1.0, 0.9, 1.0, 1.0, True
-    )
+    snippet = "| a | **b** |\n|---|---|\n# 見出し"
+    citation = Passage("c1", snippet, "/docs/a.md", "A", ["h"], 1.0, 0.9, 1.0, 1.0, number=1, cited=True)
     answer = Answer(
         "q", text, False, [citation], {}, "ja", "q", "extractive", notes=["language model unavailable"]
     )

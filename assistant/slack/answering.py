@@ -20,13 +20,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from assistant.errors import AssistantError
-from assistant.pipeline import Answer, Assistant, Turn
+from assistant.pipeline import Assistant
 from assistant.slack import formatting
 from assistant.slack.dedupe import is_from_bot
 from assistant.slack.home import home_view
 from assistant.slack.outbox import RESPONSE_URL, Call, Delivery, Outbox
 from assistant.slack.state import ANSWERED, FAILED, TOLD, SlackState
 from assistant.slack.workers import AnswerQueue
+from assistant.types import Answer, Turn
 
 log = logging.getLogger(__name__)
 

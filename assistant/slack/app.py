@@ -69,8 +69,7 @@ def make_assistant(settings: Settings) -> Assistant:
 
 def warm_up(assistant: Assistant) -> None:
     """Load the models before the first question, not inside it."""
-    # TODO(lead): call Assistant.warm_up() once it is on main.
-    _ = assistant.retriever, assistant.answerer
+    assistant.warm_up()
 
 
 def make_client(bot_token: str, api_url: str = DEFAULT_API_URL) -> WebClient:

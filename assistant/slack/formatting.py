@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from assistant.errors import AssistantError
-from assistant.pipeline import Answer, Citation
+from assistant.types import Answer, Passage
 
 SECTION_LIMIT = 2900  # Slack: 3000 characters per section text
 MAX_BLOCKS = 45  # Slack: 50 blocks per message
@@ -115,10 +115,9 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def shown_sources(answer: Answer) -> list[Citation]:
+def shown_sources(answer: Answer) -> list[Passage]:
     """The cited passages; when nothing is cited (or the assistant refused), the closest ones."""
-    cited = [c for c in answer.citations if c.cited]
-    return (cited or answer.citations)[:MAX_SOURCES]
+    return answer.sources()[:MAX_SOURCES]
 
 
 def snippet_mrkdwn(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -150,7 +149,7 @@ def source_url(source: str, base: str | None, roots: list[Path]) -> str | None:
     return base.rstrip("/") + "/" + quote(path.name)
 
 
-def source_line(citation: Citation, url: str | None = None) -> str:
+def source_line(citation: Passage, url: str | None = None) -> str:
     title = escape(citation.title or Path(citation.source).name)
     where = escape(f" › {citation.heading}") if citation.heading_path else ""
     name = f"<{url}|{title}>" if url else title
@@ -163,7 +162,7 @@ def sources_blocks(answer: Answer, urls: Callable[[str], str | None] = lambda s:
         return []
     heading = label("closest" if answer.refused or not answer.cited else "sources", answer.language)
     elements = [{"type": "mrkdwn", "text": f"*{heading}*"}]
-    elements += [{"type": "mrkdwn", "text": source_line(c, urls(c.source))} for c in sources]
+    elements += [{"type": "mrkdwn", "text": source_line(c, c.url or urls(c.source))} for c in sources]
     return [{"type": "divider"}, {"type": "context", "elements": elements[:10]}]
 
 

@@ -17,12 +17,13 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from assistant.feedback import Feedback, record_feedback
-from assistant.pipeline import detect_language
 from assistant.slack import formatting
 from assistant.slack.answering import AnswerService, Question
 from assistant.slack.dedupe import HUMAN_SUBTYPES, is_from_bot
 from assistant.slack.manners import is_acknowledgement, should_answer_follow_up
 from assistant.slack.outbox import RESPONSE_URL, Call
+from assistant.text import detect_language
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +140,10 @@ class Listeners:
         else:
             previous = self.state.rate(answer_id, user, rating)
             if previous != rating:
-                answer = record["answer"]
-                record_feedback(self.service.feedback_path, Feedback(
-                    question=answer["question"], answer=answer["answer"], rating=rating,
-                    citations=answer["citations"], frontend="slack", refused=answer["refused"],
+                record_feedback(self.service.feedback_path, Feedback.for_answer(
+                    Answer.from_dict(record["answer"]), rating, frontend="slack",
                     extra={"channel": channel, "thread_ts": record.get("thread_ts"), "user": user,
-                           "answer_id": answer_id, "answerer": answer["answerer"],
-                           "replaces_rating": previous},
+                           "answer_id": answer_id, "replaces_rating": previous},
                 ))  # fmt: skip
             note = formatting.label("rated_up" if rating > 0 else "rated_down", language)
         calls = [Call("chat.postEphemeral", {"channel": channel, "user": user, "text": note,

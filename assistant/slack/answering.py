@@ -236,7 +236,8 @@ class AnswerService:
             return self._home[1]
 
     def publish_home(self, user: str) -> None:
-        view = home_view(self.index_status(), self.identity.get("user_id"))
+        window = round(self.config.thread_window / 60)
+        view = home_view(self.index_status(), self.identity.get("user_id"), window)
         self.send([Call("views.publish", {"user_id": user, "view": view})], label=f"home of {user}")
 
     def recover(self) -> int:

@@ -167,7 +167,7 @@ def build_bot(
         token_verification_enabled=False,  # done above, with a clear error
         process_before_response=False,
         # Listeners only acknowledge and queue; answers run in the AnswerQueue's own workers.
-        listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-listener"),
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listener"),
         logger=logging.getLogger("assistant.slack.bolt"),
     )
     state = SlackState(

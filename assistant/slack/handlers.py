@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -33,6 +34,7 @@ class Listeners:
         self.service = service
         self.state = service.state
         self.config = service.config
+        self._side = ThreadPoolExecutor(2, thread_name_prefix="slack-feedback")
 
     # --- access ----------------------------------------------------------------------
 
@@ -126,6 +128,11 @@ class Listeners:
 
     def on_feedback(self, ack: Callable[[], Any], body: dict[str, Any]) -> None:
         ack()
+        # Storing the rating writes files (fsync); do it off Bolt's listener threads so
+        # that the next clicks are acknowledged without waiting for it.
+        self._side.submit(self._rate, body)
+
+    def _rate(self, body: dict[str, Any]) -> None:
         action = body["actions"][0]
         rating = formatting.FEEDBACK_ACTIONS[action["action_id"]]
         user = (body.get("user") or {}).get("id", "")

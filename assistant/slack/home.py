@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def home_view(status: dict[str, Any], bot_user_id: str | None) -> dict[str, Any]:
+def home_view(status: dict[str, Any], bot_user_id: str | None, window_minutes: int = 30) -> dict[str, Any]:
     me = f"<@{bot_user_id}>" if bot_user_id else "@assistant"
     if status.get("ok"):
         index = (
@@ -22,9 +22,9 @@ def home_view(status: dict[str, Any], bot_user_id: str | None) -> dict[str, Any]
         f"• チャンネルで {me} にメンション: `{me} コンテナとは？` / mention me in a channel\n"
         "• このアプリにダイレクトメッセージ / send me a direct message\n"
         "• `/ask 質問` — 自分だけに回答が表示されます / only you see the answer\n"
-        "• スレッドでは、質問した人の続きの質問に 30 分間メンションなしで答えます。"
+        f"• スレッドでは、質問した人の続きの質問に {window_minutes} 分間メンションなしで答えます。"
         "お礼や他の人宛てのメッセージには答えません。\n"
-        "  In a thread I answer follow-ups of the person who asked me, for 30 minutes, without a mention; "
+        f"  In a thread I answer follow-ups of the person who asked me, for {window_minutes} minutes, without a mention; "
         "never thanks or messages addressed to someone else.\n"
         "• 回答の 👍/👎 で評価してください（後から変更できます）/ rate answers with 👍/👎 (you can change it)"
     )

@@ -47,6 +47,7 @@ class SlackState:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a crash of the bot, not of the OS
             self._db.executescript(_SCHEMA)
         self._last_prune = 0.0
 

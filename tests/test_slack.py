@@ -23,6 +23,7 @@ from assistant.slack import build_bot, check_credentials
 from assistant.slack.formatting import answer_messages, snippet_mrkdwn, source_url, split_text
 from assistant.slack.manners import is_acknowledgement, mentions_someone_else
 from assistant.slack.server import SlackServer, make_http_server
+from assistant.slack.state import SlackState
 from assistant.types import Answer, Passage
 from tests.slack_stub import (
     BOT_USER_ID,
@@ -454,3 +455,72 @@ def test_long_answers_notes_and_snippets_follow_slack_limits() -> None:
         "https://x.test/kb/sub/a%20b.md"
     )
     assert source_url("/srv/corpus/a.md", None, [Path("/srv/corpus")]) is None
+
+
+# --- restarts, channels, retention ------------------------------------------------------
+
+
+def test_old_unanswered_questions_are_told_to_ask_again_at_start(
+    tmp_path: Path, slack_settings: Settings, stub: SlackStub
+) -> None:
+    stub.reset()
+    state = SlackState(tmp_path / "state.sqlite3")
+    fresh = stub.add_user_message("C0RESTART", f"{MENTION} コンテナとは？")
+    stale = stub.add_user_message("C0RESTART", f"{MENTION} 仮想マシンとは？")
+    for message, text in ((fresh, "コンテナとは？"), (stale, "仮想マシンとは？")):
+        state.add_question(f"C0RESTART:{message['ts']}", {
+            "key": f"C0RESTART:{message['ts']}", "kind": "message", "channel": "C0RESTART",
+            "ts": message["ts"], "thread_ts": message["ts"], "user": "UHUMAN", "text": text,
+            "language": "ja", "dm": False, "received_at": time.time(),
+        })  # fmt: skip
+    state._db.execute(  # the stale one was acknowledged two hours ago
+        "UPDATE questions SET received_at = ? WHERE key = ?", (time.time() - 7200, f"C0RESTART:{stale['ts']}")
+    )
+    state.close()
+    bot = build_bot(Assistant(slack_settings), bot_token="xoxb-test", signing_secret=SECRET,
+                    api_url=stub.api_url, state_path=tmp_path / "state.sqlite3")  # fmt: skip
+    try:
+        assert bot.start() == 2
+        answer_in(stub, "C0RESTART", fresh["ts"])
+        told = stub.wait_for(
+            lambda: [m for m in stub.bot_messages("C0RESTART") if m.get("thread_ts") == stale["ts"]]
+        )
+        assert "もう一度質問してください" in told[0]["text"] and "仮想マシンとは？" in told[0]["text"]
+        stub.wait_for(lambda: bot.service.state.pending_questions() == [])
+    finally:
+        bot.stop(1)
+
+
+def test_allowed_channels(tmp_path: Path, slack_settings: Settings, stub: SlackStub) -> None:
+    stub.reset()
+    server = serve(slack_settings.model_copy(update={"slack_allowed_channels": ["C0OPEN"]}), stub)
+    try:
+        closed = mention_event(stub, "C0CLOSED", "コンテナとは？")
+        post(server, envelope(closed))
+        stub.wait_for(lambda: stub.calls_to("chat.postEphemeral"))
+        assert "ダイレクトメッセージ" in stub.calls_to("chat.postEphemeral")[0].params["text"]
+        opened = mention_event(stub, "C0OPEN", "コンテナとは？")
+        post(server, envelope(opened))
+        answer_in(stub, "C0OPEN", opened["ts"])
+        assert stub.bot_messages("C0CLOSED") == []
+    finally:
+        server.stop()
+
+
+def test_retention_prunes_question_and_answer_texts(tmp_path: Path) -> None:
+    state = SlackState(tmp_path / "state.sqlite3", retention_days=30)
+    state.add_question("C1:1", {"text": "秘密の質問"})
+    state.set_status("C1:1", "answered")
+    old = state.save_answer({"answer": {"answer": "古い回答"}})
+    new = state.save_answer({"answer": {"answer": "新しい回答"}})
+    state.rate(old, "U1", 1)
+    state._db.execute("UPDATE answers SET created_at = ? WHERE id = ?", (time.time() - 31 * 86400, old))
+    assert state._rows("SELECT data FROM questions") == [(None,)]
+    state.prune(force=True)
+    assert state.load_answer(old) is None and state.load_answer(new) is not None
+    assert state.rating_counts(old) == {}
+    assert state._rows("SELECT data FROM questions") == [(None,)]  # answered: its text is gone at once
+    state._db.execute("UPDATE questions SET received_at = ?", (time.time() - 31 * 86400,))
+    state.prune(force=True)
+    assert state.count("questions") == 0
+    state.close()

@@ -165,7 +165,9 @@ class Settings(BaseSettings):
     slack_ask_visibility: Literal["ephemeral", "in_channel"] = Field(
         default="ephemeral", description="/ask answers: only to the asker (ephemeral) or in the channel."
     )
-    slack_max_body_bytes: int = Field(default=1_000_000, ge=1024, description="HTTP mode: request size limit.")
+    slack_max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="HTTP mode: request size limit."
+    )
     source_url_base: str | None = Field(
         default=None, description="Base URL of the documents; a source's path under the corpus is appended."
     )

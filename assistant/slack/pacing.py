@@ -22,7 +22,6 @@ METHOD_TIERS = {
     "apps.connections.open": 1,
     "auth.test": 4,
     "chat.postEphemeral": 4,
-    "chat.postMessage": 4,  # "special": several hundred per minute per workspace
     "chat.update": 3,
     "conversations.history": 3,
     "conversations.replies": 3,
@@ -30,6 +29,8 @@ METHOD_TIERS = {
     "reactions.remove": 2,
     "views.publish": 4,
 }
+#: Methods with their own workspace-wide limit per minute (Slack: "special").
+SPECIAL = {"chat.postMessage": 300.0}  # several hundred per minute; per channel see below
 #: Methods that write into a channel: about one per second per channel, short bursts allowed.
 CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 CHANNEL_RATE = 1.0  # per second
@@ -66,7 +67,8 @@ class Pacer:
     def _method(self, method: str, now: float) -> Bucket:
         bucket = self._methods.get(method)
         if bucket is None:
-            per_minute = TIERS[METHOD_TIERS.get(method, 3)] * self.speed
+            per_minute = SPECIAL.get(method) or TIERS[METHOD_TIERS.get(method, 3)]
+            per_minute *= self.speed
             burst = max(2.0, per_minute / 5)
             bucket = self._methods[method] = Bucket(per_minute / 60, burst, burst, now)
         return bucket

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("slack_bolt")
+pytest.importorskip("websockets")
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -168,9 +168,6 @@ class Settings(BaseSettings):
     slack_max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="HTTP mode: request size limit."
     )
-    source_url_base: str | None = Field(
-        default=None, description="Base URL of the documents; a source's path under the corpus is appended."
-    )
 
     # --- ingest
     chroma_connect_timeout: float = Field(

@@ -166,7 +166,7 @@ def render_sources(turn_id: str, answer: Answer, settings: Settings, language: s
 
 
 def render_passage_details(turn_id: str, p: Passage, settings: Settings, language: str) -> None:
-    where, url = source_location(p, settings)
+    where, url = source_location(p)
     if url:
         st.markdown(f"{text('file', language)}: [{escape_markdown(where)}]({url.replace(')', '%29')})")
     else:

@@ -26,7 +26,7 @@ def conversation_markdown(title: str, turns: list[StoredTurn], settings: Setting
         if sources:
             lines += ["", f"**{text('closest' if answer.refused else 'sources', language)}**", ""]
             for p in sources:
-                where, url = source_location(p, settings)
+                where, url = source_location(p)
                 location = f"[{where}]({url})" if url else f"`{where}`"
                 heading = f" — {p.heading}" if p.heading_path else ""
                 lines.append(f"{p.number}. {p.title or where}{heading} ({location})")

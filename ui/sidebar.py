@@ -11,7 +11,7 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.feedback import export_dataset, read_feedback
-from assistant.pipeline import Assistant
+from assistant.pipeline import UPLOADS, Assistant
 from assistant.settings import Settings
 from assistant.types import SUPPORTED_SUFFIXES
 from ui import auth
@@ -232,7 +232,7 @@ def ingest_upload(bot: Assistant, name: str, data: bytes, language: str) -> bool
 
 
 def upload_dir(settings: Settings) -> Path:
-    return settings.data_dir / "uploads"
+    return settings.data_dir / UPLOADS
 
 
 def save_upload(name: str, data: bytes, settings: Settings) -> Path:

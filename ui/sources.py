@@ -9,10 +9,7 @@ images are turned into links (no remote loads), and Streamlit's own directives
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
-from assistant.settings import Settings
 from assistant.types import Passage
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
@@ -56,35 +53,10 @@ def safe_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
-def relative_source(source: str, settings: Settings) -> str | None:
-    """The document's path relative to the corpus (or the upload folder); None when outside both."""
-    path = Path(source)
-    roots = [(Path(c), True) for c in settings.corpus] + [(settings.data_dir / "uploads", False)]
-    for root, is_corpus in roots:
-        try:
-            base = root.resolve()
-            if base.is_file():
-                base = base.parent
-            relative = path.resolve().relative_to(base)
-        except (OSError, ValueError):
-            continue
-        posix = PurePosixPath(*relative.parts).as_posix()
-        return posix if is_corpus else f"uploads/{posix}"
-    return None
-
-
-def source_location(passage: Passage, settings: Settings) -> tuple[str, str | None]:
-    """What to show for a passage's document: (label, URL or None). Never an absolute server path."""
-    if passage.url:
-        return passage.url, passage.url
-    if re.match(r"https?://", passage.source):
-        return passage.source, passage.source
-    relative = relative_source(passage.source, settings)
-    if relative is None:
-        return Path(passage.source).name, None
-    if settings.source_url_base and not relative.startswith("uploads/"):
-        return relative, settings.source_url_base.rstrip("/") + "/" + quote(relative)
-    return relative, None
+def source_location(passage: Passage) -> tuple[str, str | None]:
+    """What to show for a passage's document: (label, URL or None), as the core located it
+    (`Passage.location`): never an absolute server path."""
+    return str(passage.metadata.get("path") or passage.location), passage.url
 
 
 def coverage_percent(passage: Passage) -> int:

@@ -2,7 +2,8 @@
 
 Document ids are absolute paths — the same keys a plain ``assistant ingest DIR``
 gives — so moving a folder into ``sources.toml`` re-embeds nothing. The version
-is the file's modification time and size; the citation URL is a ``file://`` URI.
+is the file's modification time and size. No URL is recorded: where a local file is
+shown (its path relative to the corpus, or a ``source_url_base`` link) is the core's rule.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class LocalFiles:
                 continue
             count += 1
             key = file.resolve().as_posix()
-            yield Entry(key, file.suffix.lower(), file.read_bytes, stat.st_size, file.resolve().as_uri(),
+            yield Entry(
+                key, file.suffix.lower(), file.read_bytes, stat.st_size, None,
                         f"{stat.st_mtime_ns}-{stat.st_size}")  # fmt: skip
         tracker.finish(count, self.problems)

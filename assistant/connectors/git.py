@@ -87,10 +87,10 @@ class GitRepo:
             if suffix not in SUPPORTED_SUFFIXES:
                 self.problems.append(Skipped(path, f"unsupported file type {suffix or '(none)'}"))
                 continue
-            url = self.url_pattern.format(repo=self.remote.removesuffix(".git"), commit=self.commit,
+            url = self.url_pattern and self.url_pattern.format(repo=self.remote.removesuffix(".git"), commit=self.commit,
                                           path=path, branch=self.branch or "HEAD")  # fmt: skip
             count += 1
-            yield Entry(self._prefix() + path, suffix, self._reader(blob), None, url, blob)
+            yield Entry(self._prefix() + path, suffix, self._reader(blob), None, url or None, blob)
         tracker.finish(count, self.problems, commit=self.commit)
 
     # --- git ---------------------------------------------------------------------------
@@ -156,4 +156,4 @@ def _default_pattern(remote: str) -> str:
         host, repo = match.groups()
         sep = "/-/blob/" if host == "gitlab.com" else "/src/commit/" if host == "codeberg.org" else "/blob/"
         return f"https://{host}/{repo}{sep}{{commit}}/{{path}}"
-    return "{repo}#{path}@{commit}" if "://" in remote else "file://{repo}/{path}"
+    return "{repo}#{path}@{commit}" if "://" in remote else ""  # a local path: no link (set url_pattern)

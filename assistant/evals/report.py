@@ -20,20 +20,24 @@ DEFINITIONS: dict[str, str] = {
     "suffix, path#Heading, or chunk id) or, with no sources given, contains a reference answer.",
     "recall@k": "Share of a question's reference sources found in the first k passages.",
     "mrr@k": "1/rank of the first relevant passage within the first k (0 if none).",
-    "ndcg@k": "Binary nDCG: a passage gains 1/log2(rank+1) when it matches a reference not "
-    "matched before; divided by the ideal for min(k, number of references).",
+    "ndcg@k": "Standard binary nDCG: each relevant passage in the first k gains 1/log2(rank+1); divided "
+    "by the ideal ranking of min(k, relevant passages) relevant ones first (maximum 1).",
     "exact_match": "1 if the normalised answer equals a normalised reference answer.",
-    "f1": "Token F1 with SQuAD normalisation for English; character F1 over NFKC characters "
-    "without punctuation or spaces when the answer or reference is Japanese (best over alternatives).",
-    "contains_reference": "1 if a normalised reference answer occurs inside the normalised answer.",
+    "f1": "Token F1, each text tokenised by its own language: Japanese characters and words of other "
+    "scripts (SQuAD normalisation), NFKC, no punctuation; best over the reference alternatives.",
+    "contains_reference": "1 if a reference's tokens occur in order inside the answer's; for comparison "
+    "questions (reference_entity) inside a clause that names the side asked for.",
     "semantic_similarity": "Cosine similarity of the answer and the reference answer, both "
     "embedded with the configured embedder.",
-    "faithfulness": "Share of answer sentences supported by a passage they cite (uncited: by "
-    "any cited passage); supported = at least 80% of the sentence's character bigrams occur in it.",
+    "faithfulness": "Share of answer sentences (split at sentence ends, citation marks and line ends) "
+    "supported by a passage they cite (uncited: by any cited passage); supported = at least 80% of "
+    "the sentence's character bigrams occur in it.",
     "citation_precision": "Share of the cited passages that are relevant.",
     "refusal_precision": "Of the questions the assistant refused, the share that expected a refusal.",
     "refusal_recall": "Of the questions that expected a refusal, the share it refused.",
     "false_refusal_rate": "Of the answerable questions, the share it refused.",
+    "error_rate": "Share of questions that ended in an error (an invalid question, a failing model): "
+    "neither answered nor refused; refusal metrics leave them out, the pass rate counts them as failed.",
     "pass_rate": "Share of questions passed: refused when a refusal is expected; otherwise not "
     "refused, a relevant passage in the top k, and the answer contains the reference or F1 >= 0.5.",
     "latency": "Seconds per pipeline stage over all questions (p50, p95), from Answer.timings.",
@@ -99,6 +103,12 @@ def markdown_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) 
                 f"| {_md(tag)} | {row['n']} | {_fmt(row['pass_rate'])} | {_fmt(row['hit@1'])} "
                 f"| {_fmt(row['f1'])} |"
             )
+    errored = [r for r in results if r.get("error")]
+    if errored:
+        lines += ["", f"## Errors ({len(errored)})", "", "Neither answered nor refused; they count as failures.", ""]
+        lines += [
+            f"- {_md(r['id'])}: {_md(r.get('error_type') or 'error')}: {_md(r['error'])}" for r in errored
+        ]
     failed = failures(results)
     lines += ["", f"## Failures ({len(failed)})", ""]
     for row in failed:
@@ -281,6 +291,13 @@ def html_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> s
             f"<td>{row['mean']:.4f}</td></tr>"
         )
     parts.append("</table>")
+    errored = [r for r in results if r.get("error")]
+    if errored:
+        parts.append(f"<h2>Errors ({len(errored)})</h2><ul>")
+        parts += [
+            f"<li>{e(r['id'])}: {e(r.get('error_type') or 'error')}: {e(r['error'])}</li>" for r in errored
+        ]
+        parts.append("</ul>")
     failed = failures(results)
     parts.append(f"<h2>Failures ({len(failed)})</h2>")
     for row in failed:

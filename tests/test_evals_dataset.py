@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import AssistantError
 from assistant.evals.dataset import (
     RECORD_SCHEMA,
     DatasetError,
@@ -183,7 +184,10 @@ def test_development_and_test_splits_do_not_share_questions() -> None:
 def test_a_split_directory_loads_as_one_dataset(tmp_path: Path) -> None:
     split = load_dataset(DATASETS / "test")
     assert {r.id.split("-")[0] for r in split} >= {"seed", "related"}
-    assert dataset_split(DATASETS / "test") == "test" and dataset_split(DATASETS / "dev" / "seed_qa.jsonl") == "dev"
+    assert (
+        dataset_split(DATASETS / "test") == "test"
+        and dataset_split(DATASETS / "dev" / "seed_qa.jsonl") == "dev"
+    )
     (tmp_path / "a.jsonl").write_text('{"id": "q1", "question": "a?"}\n', encoding="utf-8")
     (tmp_path / "b.jsonl").write_text('{"id": "q1", "question": "b?"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="duplicate id 'q1'"):
@@ -191,7 +195,9 @@ def test_a_split_directory_loads_as_one_dataset(tmp_path: Path) -> None:
 
 
 def test_comparison_items_name_the_side_asked_for() -> None:
-    records = load_dataset(DATASETS / "test" / "seed_qa.jsonl") + load_dataset(DATASETS / "dev" / "seed_qa.jsonl")
+    records = load_dataset(DATASETS / "test" / "seed_qa.jsonl") + load_dataset(
+        DATASETS / "dev" / "seed_qa.jsonl"
+    )
     compared = [r for r in records if r.reference_entity]
     assert len(compared) >= 15
     assert all("type:table" in r.tags for r in compared)
@@ -274,3 +280,21 @@ def test_squad_sampling_is_nested_and_prunes_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in again.corpus_dir.glob("*.md")) == sorted(
         p.name for p in small.corpus_dir.glob("*.md")
     )
+
+
+def test_squad_split_by_title_is_deterministic_and_keeps_every_paragraph(tmp_path: Path) -> None:
+    from assistant.evals.squad import title_split
+
+    path = squad_file(tmp_path)
+    every = convert(path, tmp_path / "all")
+    dev = convert(path, tmp_path / "dev", split="dev")
+    test = convert(path, tmp_path / "test", split="test")
+    assert dev.paragraphs == test.paragraphs == every.paragraphs  # the search space stays whole
+    assert dev.questions + test.questions == every.questions
+    for part, conversion in (("dev", dev), ("test", test)):
+        for r in load_dataset(conversion.dataset):
+            assert title_split(r.metadata["title"]) == part
+    titles = [f"記事{i}" for i in range(200)]
+    assert 60 < sum(title_split(t) == "dev" for t in titles) < 140
+    with pytest.raises(AssistantError, match="Unknown split"):
+        convert(path, tmp_path / "x", split="train")

@@ -152,7 +152,16 @@ def test_f1_tokenises_each_text_by_its_own_language() -> None:
     wrong = "仮想マシン: 低速（分単位） [1]"
     assert m.answer_f1(wrong, ["Containers start faster, in seconds."]) == 0.0
     # Mixed text: Japanese characters and English words side by side.
-    assert m.f1_tokens("代表例はDocker, Podmanです") == ["代", "表", "例", "は", "docker", "podman", "で", "す"]
+    assert m.f1_tokens("代表例はDocker, Podmanです") == [
+        "代",
+        "表",
+        "例",
+        "は",
+        "docker",
+        "podman",
+        "で",
+        "す",
+    ]
     # pred: 例 kata containers; gold: kata containers -> P=2/3, R=1, F1=0.8
     assert m.answer_f1("（例: Kata Containers）", ["Kata Containers"]) == pytest.approx(0.8)
     assert m.exact_match("Kata Containers [1]", ["kata containers"]) == 1.0
@@ -164,10 +173,16 @@ def test_faithfulness_splits_sentences_on_citation_marks_and_line_ends() -> None
         P(text="仮想マシンは分単位で起動します。", cited=True),
     ]
     answer = "起動速度: 高速（秒単位） [1] 仮想マシンは分単位で起動します。 [2]"
-    assert m.split_answer_sentences(answer) == ["起動速度: 高速（秒単位） [1]", "仮想マシンは分単位で起動します。 [2]"]
+    assert m.split_answer_sentences(answer) == [
+        "起動速度: 高速（秒単位） [1]",
+        "仮想マシンは分単位で起動します。 [2]",
+    ]
     assert m.faithfulness(answer, passages) == 1.0
     lines = "起動速度: 高速（秒単位）\n仮想マシンは分単位で起動します [2]"
-    assert m.split_answer_sentences(lines) == ["起動速度: 高速（秒単位）", "仮想マシンは分単位で起動します [2]"]
+    assert m.split_answer_sentences(lines) == [
+        "起動速度: 高速（秒単位）",
+        "仮想マシンは分単位で起動します [2]",
+    ]
     assert m.faithfulness(lines, passages) == 1.0
 
 
@@ -190,7 +205,9 @@ def test_contains_reference_scores_the_side_asked_for() -> None:
     row = "| オーバーヘッド | 小さい | 大きい | [1]"
     assert m.contains_reference(row, ["大きい"], entity="コンテナ") == 0.0
     # a reference that names its entity is scored as it stands
-    assert m.contains_reference("コンテナ（秒単位）です [1]", ["コンテナ（秒単位）"], entity="コンテナ") == 1.0
+    assert (
+        m.contains_reference("コンテナ（秒単位）です [1]", ["コンテナ（秒単位）"], entity="コンテナ") == 1.0
+    )
     assert m.contains_reference("Containers are small.", ["small"], entity="container") == 1.0
 
 

@@ -284,14 +284,16 @@ def test_an_invalid_question_is_an_error_not_a_refusal(workspace: Path, tmp_path
         {"id": "off", "question": "ラーメンの美味しい店は？", "expect_refusal": True},
     ]
     dataset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    summary = run_eval(make_bot(workspace), load_dataset(dataset), tmp_path / "run", dataset=dataset, progress=False)
+    summary = run_eval(
+        make_bot(workspace), load_dataset(dataset), tmp_path / "run", dataset=dataset, progress=False
+    )
     results = read_results(tmp_path / "run")
     assert results["long"]["error_type"] == "InvalidQuestionError" and not results["long"]["refused"]
     assert results["long"]["scores"]["passed"] is False
     assert summary["counts"]["errors"] == 1 and summary["counts"]["refused"] == 1
     assert summary["metrics"]["error_rate"] == 0.5
     assert summary["metrics"]["refusal_recall"] == 1.0  # over the questions that got an answer
-    report = (tmp_path / "run" / "report.md")
+    report = tmp_path / "run" / "report.md"
     write_reports(tmp_path / "run", summary, list(results.values()))
     text = report.read_text(encoding="utf-8")
     assert "## Errors (1)" in text and "InvalidQuestionError" in text

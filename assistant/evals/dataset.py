@@ -215,7 +215,9 @@ def _record(row: dict[str, Any], line: int) -> EvalRecord:
         reference_sources=list(row.get("reference_sources") or []),
         expect_refusal=bool(row.get("expect_refusal", False)),
         tags=list(row.get("tags") or []),
-        reference_entity=[entity] if isinstance(entity := row.get("reference_entity"), str) else list(entity or []),
+        reference_entity=[entity]
+        if isinstance(entity := row.get("reference_entity"), str)
+        else list(entity or []),
         notes=row.get("notes", ""),
         metadata=dict(row.get("metadata") or {}),
         line=line,

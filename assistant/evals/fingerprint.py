@@ -58,12 +58,18 @@ def _recorded(name: str) -> bool:
 
 def effective_settings(settings: Settings) -> dict[str, Any]:
     """The settings that can change answers, as JSON-ready values, sorted by name."""
-    out = {name: _value(getattr(settings, name)) for name in sorted(type(settings).model_fields) if _recorded(name)}
+    out = {
+        name: _value(getattr(settings, name))
+        for name in sorted(type(settings).model_fields)
+        if _recorded(name)
+    }
     prompt = out.get("system_prompt_file")
     if prompt:
         path = Path(prompt)
         out["system_prompt_file"] = (
-            "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else f"missing:{prompt}"
+            "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+            if path.is_file()
+            else f"missing:{prompt}"
         )
     return out
 

@@ -23,7 +23,9 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _SENTENCE = re.compile(r".*?(?:(?:[。．！？!?]+|\.(?=\s|\[|$))(?:\s*\[\d+\])*|(?:\s*\[\d+\])+|$)")
 _CLAUSE = re.compile(r"[、；;|｜]")
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+")
+_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+"
+)
 _ARTICLE_WORDS = frozenset({"a", "an", "the"})
 
 

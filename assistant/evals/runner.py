@@ -31,6 +31,7 @@ RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 RUN = "run.json"
 
+
 def pipeline_settings(settings: Settings) -> dict[str, Any]:
     """The effective settings that change answers; recorded with every run."""
     return effective_settings(settings)

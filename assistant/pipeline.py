@@ -291,4 +291,3 @@ class Assistant:
 
     def answerer_name(self) -> str:
         return str(self.answerer.name)
-

@@ -210,6 +210,8 @@ def summarize_judge(rows: Sequence[dict[str, Any]], model: str | None, repeats: 
 
 
 def _describe(exc: BaseException) -> str:
-    from assistant.answerers.llm import describe
-
-    return describe(exc)
+    """One line for the log: the HTTP status or the exception type, and the first line of the message."""
+    code = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    first = str(exc).splitlines()[0][:160] if str(exc) else ""
+    prefix = f"HTTP {code}" if code else type(exc).__name__
+    return f"{prefix}: {first}" if first and first != prefix else prefix

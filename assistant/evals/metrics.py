@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-_CITATION_MARK = re.compile(r"\s*\[\d+\]")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+from assistant import text as textutil
+
+_JAPANESE = textutil.JAPANESE
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_SENTENCE = re.compile(r".*?(?:(?:[。．！？!?]+|\.(?=\s|\[|$))(?:\s*\[\d+\])*|(?:\s*\[\d+\])+|$)")
 _CLAUSE = re.compile(r"[、；;|｜]")
 _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+"
@@ -135,12 +135,8 @@ def ndcg_at_k(relevance: Sequence[set[int]], k: int, total: int) -> float:
 # --- text normalisation ---------------------------------------------------------------
 
 
-def strip_citations(text: str) -> str:
-    return _CITATION_MARK.sub("", text).strip()
-
-
-def is_japanese(text: str) -> bool:
-    return bool(_JAPANESE.search(text))
+strip_citations = textutil.strip_citations
+is_japanese = textutil.has_japanese
 
 
 def normalize_squad(text: str) -> str:
@@ -253,14 +249,10 @@ def cosine(a: Any, b: Any) -> float:
 
 
 def split_answer_sentences(answer: str) -> list[str]:
-    """Sentences of an answer, each with its own citation marks kept.
-
-    A sentence ends at a line end, at sentence-final punctuation (with the marks
-    that follow it) or after a run of citation marks: a table-row answer
-    ("起動速度: 高速（秒単位） [1] …") has no full stop. (To move to `assistant.text`.)
-    """
-    parts = [m.group(0) for line in answer.splitlines() for m in _SENTENCE.finditer(line)]
-    return [p.strip() for p in parts if normalize_chars(p)]
+    """Sentences of an answer with their own citation marks (`assistant.text`): a sentence
+    ends at a line end, at sentence-final punctuation or after a run of citation marks,
+    since a table-row answer ("起動速度: 高速（秒単位） [1] …") has no full stop."""
+    return [s for s in textutil.split_answer_sentences(answer) if normalize_chars(s)]
 
 
 def answer_clauses(answer: str) -> list[str]:
@@ -291,7 +283,7 @@ def faithfulness(answer: str, passages: Sequence[Passage], threshold: float = 0.
         return None
     supported = 0
     for sentence in sentences:
-        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        numbers = set(textutil.citation_numbers(sentence))
         pool = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)] or cited
         if any(bigram_support(strip_citations(sentence), p.text) >= threshold for p in pool):
             supported += 1

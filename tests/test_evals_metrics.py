@@ -34,6 +34,9 @@ def test_source_matching_by_suffix_heading_and_chunk_id() -> None:
     assert m.source_matches("corpus/containers-vs-vms.ja.md#主な特徴", p)
     assert not m.source_matches("corpus/containers-vs-vms.ja.md#概要", p)
     assert m.source_matches("abc123", p)
+    # passages as `Answer.to_dict()` writes them name the chunk `id`
+    as_dict = {"id": "abc123", "source": "/c/a.md", "heading_path": [], "text": "", "cited": True}
+    assert m.source_matches("abc123", m.Passage.from_citation(as_dict))
 
 
 def test_retrieval_metrics_hand_computed() -> None:

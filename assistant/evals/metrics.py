@@ -46,7 +46,7 @@ class Passage:
     def from_citation(cls, c: Any) -> Passage:
         get = c.get if isinstance(c, Mapping) else lambda k, d=None: getattr(c, k, d)
         return cls(
-            str(get("chunk_id", "")),
+            str(get("chunk_id") or get("id") or ""),  # `types.Passage` calls it id
             str(get("source", "")),
             list(get("heading_path") or []),
             str(get("text", "")),

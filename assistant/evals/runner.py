@@ -147,7 +147,7 @@ def run_eval(
     k = bot.settings.top_k
     judge = make_judge(bot, judge_repeats) if judge_repeats > 0 else None
     effective = pipeline_settings(bot.settings)
-    run = {
+    run: dict[str, Any] = {
         "dataset": {
             "path": str(dataset),
             "split": dataset_split(dataset),

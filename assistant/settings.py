@@ -142,6 +142,38 @@ class Settings(BaseSettings):
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
 
+    # --- ingest
+    chroma_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection to the Chroma server."
+    )
+    chroma_read_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for the Chroma server to answer one call."
+    )
+    max_file_mb: float = Field(
+        default=5.0, gt=0, description="Files larger than this (MB) are skipped with a reason."
+    )
+    max_chunks: int | None = Field(
+        default=None, ge=1, description="Embed at most this many new chunks in one ingest run."
+    )
+    utf8_error_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of invalid bytes up to which a UTF-8 file is decoded with replacement "
+        "characters (and a warning) rather than guessed as another encoding.",
+    )
+    ingest_owner: str | None = Field(
+        default=None,
+        description="Who owns the documents this machine ingests (for --prune on a shared server); "
+        "unset uses an id kept in data_dir.",
+    )
+    lease_seconds: float = Field(
+        default=120.0, gt=0, description="Expiry of the ingest lease on a shared Chroma server."
+    )
+    lock_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds an ingest waits for another one to finish."
+    )
+
     # Misc
     log_level: str = "WARNING"
 

@@ -32,6 +32,14 @@ IGNORED = frozenset(
         "collection",
         "embed_batch_size",
         "log_level",
+        # What gets indexed is recorded apart, by the corpus fingerprint (content hashes,
+        # documents, chunks); these only decide it or coordinate ingest runs.
+        "max_file_mb",
+        "max_chunks",
+        "utf8_error_tolerance",
+        "ingest_owner",
+        "lease_seconds",
+        "lock_timeout",
     }
 )
 IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")

@@ -32,6 +32,7 @@ IGNORED = frozenset(
         "collection",
         "embed_batch_size",
         "log_level",
+        "source_url_base",  # how frontends link a source, not what is answered
         # What gets indexed is recorded apart, by the corpus fingerprint (content hashes,
         # documents, chunks); these only decide it or coordinate ingest runs.
         "max_file_mb",

@@ -20,9 +20,10 @@ from filelock import FileLock
 from assistant.embedders import Embedder
 from assistant.errors import IndexMismatchError, LoaderError
 from assistant.lexical import default_tokenizer
+from assistant.lexical_store import LexicalStore
 from assistant.loading import Document, Skipped, file_hash, iter_files, load_bytes
 from assistant.settings import Settings
-from assistant.splitting import Chunk, SplitterConfig, split_document
+from assistant.splitting import Chunk, SplitterConfig, contextual_text, header_format, split_document
 from assistant.store import ChromaStore, FileRecord, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,14 @@ class IngestReport:
         }
 
 
-def build_manifest(embedder: Embedder, splitter: SplitterConfig) -> dict[str, Any]:
+def build_manifest(embedder: Embedder, splitter: SplitterConfig, header: bool = True) -> dict[str, Any]:
     return {
         "embedder": embedder.name,
         "dimension": int(embedder.dimension),
         "chunk_size": splitter.chunk_size,
         "chunk_overlap": splitter.chunk_overlap,
         "splitter_version": splitter.as_dict()["version"],
+        "header_format": header_format(header),
     }
 
 
@@ -99,11 +101,12 @@ def ingest(
     """Bring the index up to date with the files under ``paths``."""
     started = time.perf_counter()
     splitter = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
-    manifest = build_manifest(embedder, splitter)
+    manifest = build_manifest(embedder, splitter, settings.contextual_header)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
     with FileLock(str(settings.data_dir / "ingest.lock")):
         check_manifest(store.manifest(), manifest)
+        seq = int((store.manifest() or {}).get("seq", 0)) + 1  # this run's number, see lexical_store
         records = store.files()
         plan: list[tuple[Document, list[Chunk], FileRecord | None]] = []
         seen: set[str] = set()
@@ -128,7 +131,7 @@ def ingest(
 
         if plan or not store.manifest():
             store.write_manifest(manifest)
-        report.chunks_embedded = _write(plan, store, embedder, settings.embed_batch_size, progress, report)
+        report.chunks_embedded = _write(plan, store, embedder, settings, progress, report, seq)
 
         if prune:
             for key, record in records.items():
@@ -136,8 +139,11 @@ def ingest(
                     store.delete(record.ids)
                     report.removed.append(key)
         if report.changed:
-            store.write_manifest(manifest)  # a new version token tells readers to refresh
+            # A new version token tells readers to refresh; seq, to read chunks of runs after theirs.
+            store.write_manifest({**manifest, "seq": seq})
         report.chunks_total = store.count() if store.manifest() else 0
+        if store.manifest() and settings.lexical_persist:
+            LexicalStore(store, settings).sync()  # saved beside the store for every reader
     report.seconds = time.perf_counter() - started
     return report
 
@@ -158,18 +164,24 @@ def _write(
     plan: list[tuple[Document, list[Chunk], FileRecord | None]],
     store: ChromaStore,
     embedder: Embedder,
-    batch_size: int,
+    settings: Settings,
     progress: Progress | None,
     report: IngestReport,
+    seq: int,
 ) -> int:
     """Embed the new chunks of all files in full batches (the embedder is fastest so), and
     finish each file once all its new chunks are stored; returns how many were embedded."""
     tokenizer = default_tokenizer()
+    batch_size = settings.embed_batch_size
     works: list[_FileWork] = []
     for doc, chunks, record in plan:
         existing = set(record.ids) if record else set()
-        stored = [_stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text)) for c in chunks]
-        fresh = [(c.embedding_text, s) for c, s in zip(chunks, stored, strict=True) if c.id not in existing]
+        texts = [contextual_text(c.text, c.title, c.heading_path, settings.contextual_header) for c in chunks]
+        stored = [
+            _stored(doc, c, len(chunks), tokenizer.tokenize(t), seq)
+            for c, t in zip(chunks, texts, strict=True)
+        ]
+        fresh = [(t, s) for t, s in zip(texts, stored, strict=True) if s.id not in existing]
         kept = [s for s in stored if s.id in existing]
         stale = sorted(existing - {c.id for c in chunks})
         works.append(_FileWork(doc, record is not None, fresh, kept, stale, len(fresh)))
@@ -201,7 +213,7 @@ def _write(
     return done
 
 
-def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str]) -> StoredChunk:
+def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str], seq: int) -> StoredChunk:
     meta: dict[str, Any] = {
         "source": doc.source,
         "title": doc.title,
@@ -210,6 +222,7 @@ def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str]) -> St
         "file_hash": doc.content_hash,
         "n_chunks": n_chunks,
         "tokens": " ".join(tokens),
+        "seq": seq,  # the ingest run that wrote it (the lexical index reads runs after its own)
     }
     if doc.metadata.get("description"):
         meta["description"] = doc.metadata["description"][:500]

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
 
+    # --- retrieval (issue 11: contextual header, n-gram field; issue 16: persisted lexical index)
+    contextual_header: bool = Field(
+        default=True,
+        description="Embed and index each chunk with a header of its document title and heading path "
+        "(changing it needs `assistant ingest --rebuild`).",
+    )
+    lexical_ngram: int = Field(
+        default=2, ge=0, le=4, description="Character n-gram size of the second BM25 field; 0 turns it off."
+    )
+    ngram_weight: float = Field(default=1.0, ge=0, description="Fusion weight of the n-gram BM25 field.")
+    lexical_persist: bool = Field(
+        default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."
+    )
+
     # Misc
     log_level: str = "WARNING"
 

@@ -33,8 +33,9 @@ from filelock import FileLock
 
 from assistant.lexical import FORMAT_VERSION, NGRAMS, WORDS, IndexedDoc, LexicalIndex, analyze
 from assistant.settings import Settings
-from assistant.splitting import HEADING_SEPARATOR, contextual_text
+from assistant.splitting import contextual_text
 from assistant.store import ChromaStore, StoredChunk
+from assistant.text import split_heading
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def indexed_doc(chunk: StoredChunk, ngram: int, header: bool) -> IndexedDoc:
     """A stored chunk as the lexical index sees it (its contextual text, cut per field)."""
     meta = chunk.metadata
     heading = str(meta.get("heading") or "")
-    path = heading.split(HEADING_SEPARATOR) if heading else []
+    path = split_heading(heading)
     text = contextual_text(chunk.text, str(meta.get("title") or ""), path, header)
     stored = meta.get("tokens")
     tokens = (stored.split(" ") if stored else []) if isinstance(stored, str) else None

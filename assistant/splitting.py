@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.loading import Document
+from assistant.text import HEADING_SEPARATOR, split_sentences
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
-SENTENCE_END = re.compile(r"(?<=[。！？!?．])(?![。！？!?．」』）\)])|(?<=[.;])(?=\s)|\n+")
-HEADING_SEPARATOR = " > "
 #: The contextual header's format, as recorded in the manifest; change the name when
 #: `contextual_text` changes.
 HEADER_FORMAT = "title>headings\\n:v1"
@@ -72,11 +71,6 @@ class Chunk:
     def embedding_text(self) -> str:
         """What is embedded and indexed: the passage with its title and headings."""
         return contextual_text(self.text, self.title, self.heading_path)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, Japanese and English punctuation alike."""
-    return [part.strip() for part in SENTENCE_END.split(text) if part and part.strip()]
 
 
 def split_document(doc: Document, config: SplitterConfig) -> list[Chunk]:

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from assistant.answerers import Turn, get_answerer
+from assistant.answerers import get_answerer
 from assistant.answerers.llm import LLMAnswerer
 from assistant.conversation import ANSWER_CHARS, clean_rewrite, condense_question, rewrite_messages
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
+from assistant.types import Turn
 from tests.chat_standin import Fault, StandIn, StandInServer, last_user_text, system_text
 
 VM_SECURITY = [

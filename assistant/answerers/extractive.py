@@ -20,12 +20,10 @@ import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer
-from assistant.retrieval import RetrievedChunk
 from assistant.settings import Settings
-from assistant.splitting import split_sentences
+from assistant.text import split_sentences, strip_markup
+from assistant.types import Note, Passage
 
-_MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 CACHE_SIZE = 5000  # sentence vectors kept between questions
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
@@ -51,13 +49,13 @@ class ExtractiveAnswerer:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def stream(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str | Note]:
         chosen = self.select(question, passages)
         for i, candidate in enumerate(chosen):
             sep = "" if i == 0 else " "
             yield f"{sep}{candidate.text} [{candidate.passage}]"
 
-    def select(self, question: str, passages: Sequence[RetrievedChunk]) -> list[Candidate]:
+    def select(self, question: str, passages: Sequence[Passage]) -> list[Candidate]:
         candidates = [
             Candidate(text, number, position)
             for number, passage in enumerate(passages, start=1)
@@ -117,7 +115,7 @@ def passage_sentences(text: str) -> list[str]:
     for block in _merge_list_headers(text.split("\n")):
         line = block.strip()
         if line.startswith("|"):
-            cells = [_clean(c) for c in line.strip("|").split("|")]
+            cells = [strip_markup(c) for c in line.strip("|").split("|")]
             if _SEPARATOR_ROW.match(line):
                 continue
             if header is None:
@@ -126,7 +124,7 @@ def passage_sentences(text: str) -> list[str]:
             out.append(_table_sentence(header, cells))
             continue
         header = None
-        line = _clean(_BULLET.sub("", line))
+        line = strip_markup(_BULLET.sub("", line))
         if line.startswith(("#", "（", "(", "*(")) or len(line) < 4:
             continue  # headings and captions are not answers
         out.extend(s for s in split_sentences(line) if len(s) >= 4)
@@ -157,8 +155,3 @@ def _table_sentence(header: list[str], cells: list[str]) -> str:
     label, values = cells[0], cells[1:]
     parts = [f"{h}: {v}" if h else v for h, v in zip(header[1:], values, strict=False)]
     return f"{label} — " + " / ".join(parts)
-
-
-def _clean(text: str) -> str:
-    text = _MARKUP.sub("", text)
-    return _LINK.sub(r"\1", text).strip()

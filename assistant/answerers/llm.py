@@ -33,13 +33,14 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from assistant.answerers import REFUSALS, Turn
+from assistant.conversation import clean_rewrite, condense_question, rewrite_messages
 from assistant.embedders import Embedder
 from assistant.errors import ConfigError
 from assistant.prompts import load_prompt
-from assistant.retrieval import RetrievedChunk
 from assistant.settings import Settings
+from assistant.types import REFUSALS, Note, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ INTERRUPTED = {
     "ja": "言語モデルの回答が途中で途切れたため、続けて抽出型の回答を表示しています。（{reason}）",
     "en": "The language model stopped in the middle of its answer; the extractive answer follows. ({reason})",
 }
-
-
-@dataclass(frozen=True)
-class Note:
-    """A remark about how an answer was made; the pipeline shows it in ``Answer.notes``."""
-
-    text: str
 
 
 class MalformedResponseError(Exception):
@@ -122,7 +116,7 @@ def system_prompt(language: str, max_sentences: int, prompt_file: Path | None = 
     return template.replace("{refusal}", refusal).replace("{max_sentences}", str(max_sentences))
 
 
-def format_passages(passages: Sequence[RetrievedChunk]) -> str:
+def format_passages(passages: Sequence[Passage]) -> str:
     """Number and delimit the passages; a passage cannot close its own tag."""
     blocks = []
     for number, passage in enumerate(passages, start=1):
@@ -137,7 +131,7 @@ def format_passages(passages: Sequence[RetrievedChunk]) -> str:
 
 def build_messages(
     question: str,
-    passages: Sequence[RetrievedChunk],
+    passages: Sequence[Passage],
     language: str,
     *,
     max_sentences: int = 3,
@@ -230,7 +224,7 @@ class LLMAnswerer:
 
     # --- answering ------------------------------------------------------------------------
 
-    def messages(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> list[BaseMessage]:
+    def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[BaseMessage]:
         return build_messages(
             question,
             passages,
@@ -239,41 +233,57 @@ class LLMAnswerer:
             prompt_file=self.options.system_prompt_file,
         )
 
-    def stream(
-        self, question: str, passages: Sequence[RetrievedChunk], language: str
-    ) -> Iterator[str | Note]:
+    def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str | Note]:
         messages = self.messages(question, passages, language)
-        attempts = self.options.max_retries + 1
-        for attempt in range(attempts):
-            produced = False
-            try:
-                for chunk in self.chat.stream(messages):
-                    text = message_text(chunk)
-                    if text:
-                        produced = True
-                        yield text
-                if not produced:
-                    raise MalformedResponseError("the model returned no text")
-                return
-            except self._caught as exc:
-                reason = describe(exc)
-                if produced:
-                    log.warning("%s stopped mid-answer (%s); falling back", self.name, reason)
-                    yield Note(_message(INTERRUPTED, language, name=self.name, reason=reason))
-                    yield "\n\n"
-                    yield from self._extractive(question, passages, language)
-                    return
-                if not self.is_transient(exc) or attempt == attempts - 1:
-                    log.warning("%s failed (%s); giving the extractive answer", self.name, reason)
-                    if attempts > 1 and self.is_transient(exc):
-                        reason = f"{reason}; {attempts} attempts"
-                    yield Note(_message(UNAVAILABLE, language, name=self.name, reason=reason))
-                    yield from self._extractive(question, passages, language)
-                    return
-                delay = self.backoff(exc, attempt)
-                log.info("%s: %s; retrying in %.2fs (attempt %d of %d)",
-                         self.name, reason, delay, attempt + 2, attempts)  # fmt: skip
-                self._sleep(delay)
+        produced = False  # once text was shown, a failure is not retried (it would repeat it)
+        try:
+            # The lambda reads `produced` when a failure happens, not when it is made.
+            for attempt in self._retrying(lambda: not produced):  # noqa: B023
+                with attempt:
+                    for chunk in self.chat.stream(messages):
+                        text = message_text(chunk)
+                        if text:
+                            produced = True
+                            yield text
+                    if not produced:
+                        raise MalformedResponseError("the model returned no text")
+        except self._caught as exc:
+            reason = describe(exc)
+            if produced:
+                log.warning("%s stopped mid-answer (%s); falling back", self.name, reason)
+                yield Note(_message(INTERRUPTED, language, name=self.name, reason=reason))
+                yield "\n\n"
+            else:
+                log.warning("%s failed (%s); giving the extractive answer", self.name, reason)
+                attempts = self.options.max_retries + 1
+                if attempts > 1 and self.is_transient(exc):
+                    reason = f"{reason}; {attempts} attempts"
+                yield Note(_message(UNAVAILABLE, language, name=self.name, reason=reason))
+            yield from self._extractive(question, passages, language)
+
+    def _retrying(self, allowed: Callable[[], bool] = lambda: True) -> Retrying:
+        """Retries of transient failures (timeouts, connection errors, 429, 5xx, malformed
+        replies) with backoff that honours ``Retry-After``; the last error is re-raised."""
+
+        def transient(exc: BaseException) -> bool:
+            return allowed() and isinstance(exc, self._caught) and self.is_transient(exc)
+
+        def wait(state: RetryCallState) -> float:
+            assert state.outcome is not None
+            exc = state.outcome.exception()
+            assert exc is not None
+            delay = self.backoff(exc, state.attempt_number - 1)
+            log.info("%s: %s; retrying in %.2fs (attempt %d of %d)", self.name, describe(exc),
+                     delay, state.attempt_number + 1, self.options.max_retries + 1)  # fmt: skip
+            return delay
+
+        return Retrying(
+            stop=stop_after_attempt(self.options.max_retries + 1),
+            retry=retry_if_exception(transient),
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
 
     def is_transient(self, exc: BaseException) -> bool:
         code = status_code(exc)
@@ -291,17 +301,12 @@ class LLMAnswerer:
 
     def invoke(self, messages: list[BaseMessage]) -> str:
         """One non-streamed reply, retried like `stream`; raises the last error when it gives up."""
-        attempts = self.options.max_retries + 1
-        for attempt in range(attempts):
-            try:
+        for attempt in self._retrying():
+            with attempt:
                 text = message_text(self.chat.invoke(messages))
                 if not text.strip():
                     raise MalformedResponseError("the model returned no text")
                 return text
-            except self._caught as exc:
-                if not self.is_transient(exc) or attempt == attempts - 1:
-                    raise
-                self._sleep(self.backoff(exc, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def with_chat_options(self, **fields: Any) -> LLMAnswerer:
@@ -312,7 +317,7 @@ class LLMAnswerer:
         clone.chat = self.chat.model_copy(update=known)
         return clone
 
-    def _extractive(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
+    def _extractive(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str]:
         if self._fallback is None:
             from assistant.answerers.extractive import ExtractiveAnswerer
 
@@ -327,8 +332,6 @@ class LLMAnswerer:
         Falls back to the deterministic `condense_question` when rewriting is switched
         off or the model fails or answers with something that is not a question.
         """
-        from assistant.conversation import clean_rewrite, condense_question, rewrite_messages
-
         if not history or not self.options.rewrite:
             return condense_question(question, history)
         try:

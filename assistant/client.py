@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import httpx
 
     from assistant.ingest import IngestReport
-    from assistant.pipeline import Assistant
+    from assistant.pipeline import Assistant, IndexInfo
+    from assistant.types import Answer, DocumentInfo, Turn
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,11 @@ class RemoteAssistant:
             )
         return question
 
-    def ask(self, question: str, history: Sequence[Any] = ()) -> Any:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         data = self._request("POST", "/v1/ask", json=_ask_body(question, history))
         return _answer(data)
 
-    def stream(self, question: str, history: Sequence[Any] = ()) -> Iterator[Any]:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Any]:
         """Yield the events of the service's stream, as `Assistant.stream` would."""
         body = _ask_body(question, history)
         try:
@@ -99,12 +100,12 @@ class RemoteAssistant:
 
     # --- index -----------------------------------------------------------------------
 
-    def info(self) -> Any:
+    def info(self) -> IndexInfo:
         from assistant.pipeline import IndexInfo
 
         return IndexInfo(**self._request("GET", "/v1/info")["index"])
 
-    def documents(self) -> list[Any]:
+    def documents(self) -> list[DocumentInfo]:
         from assistant.types import DocumentInfo
 
         rows = self._request("GET", "/v1/documents")["data"]
@@ -184,7 +185,7 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (httpx.TransportError,)
 
 
-def _ask_body(question: str, history: Sequence[Any]) -> dict[str, Any]:
+def _ask_body(question: str, history: Sequence[Turn]) -> dict[str, Any]:
     return {"question": question, "history": [{"question": t.question, "answer": t.answer} for t in history]}
 
 
@@ -201,24 +202,19 @@ def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             data.append(line[5:].strip())
 
 
-def _answer(data: dict[str, Any]) -> Any:
-    from assistant import pipeline
+def _answer(data: dict[str, Any]) -> Answer:
+    from assistant.types import Answer
 
-    if hasattr(pipeline.Answer, "from_dict"):
-        return pipeline.Answer.from_dict(data)
-    fields = {k: v for k, v in data.items() if k != "citations"}  # before the shared vocabulary landed
-    return pipeline.Answer(**fields, citations=[pipeline.Citation(**c) for c in data["citations"]])
+    return Answer.from_dict(data)
 
 
 def _event(name: str, data: dict[str, Any]) -> Any:
-    if name == "delta":
-        from assistant.pipeline import Delta
-
-        return Delta(data["text"])
-    if name == "answer":
-        return _answer(data)
     from assistant import types
 
+    if name == "delta":
+        return types.Delta(data["text"])
+    if name == "answer":
+        return _answer(data)
     if name == "sources":
         return types.Sources([types.Passage.from_dict(p) for p in data["passages"]])
     if name == "status":

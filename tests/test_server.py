@@ -94,8 +94,9 @@ def test_stream_sends_text_then_the_final_record(url: str) -> None:
     names = [n for n, _ in events]
     assert names[-2:] == ["answer", "done"]
     assert "delta" in names and names.index("delta") < names.index("answer")
-    if "sources" in names:
-        assert names.index("sources") < names.index("delta")
+    assert names.index("sources") < names.index("delta")  # sources first, then the text
+    sources = events[names.index("sources")][1]["passages"]
+    assert any(p["source"].endswith("orbit.en.md") for p in sources)
     final = events[-2][1]
     text = "".join(d["text"] for n, d in events if n == "delta")
     assert final["answer"] in text

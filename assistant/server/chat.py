@@ -21,11 +21,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.pipeline import Turn
 from assistant.server.errors import assistant_error_body
-from assistant.server.events import event_data
 from assistant.server.routes import open_stream, service
 from assistant.server.schemas import ChatMessage, ChatRequest
+from assistant.types import Answer, Delta, Turn
 
 router = APIRouter()
 
@@ -64,29 +63,19 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     return talk[-1][1], history
 
 
-def shown(answer: Any) -> list[Any]:
-    """The passages to list under the answer: the one rule of `Answer.sources()` when there is one."""
-    sources = getattr(answer, "sources", None)
-    if callable(sources):
-        return list(sources())
-    passages = list(getattr(answer, "passages", None) or getattr(answer, "citations", []))
-    cited = [p for p in passages if getattr(p, "cited", False)]
-    return passages if getattr(answer, "refused", False) else cited or passages
+def source_records(answer: Answer) -> list[dict[str, Any]]:
+    return [p.to_dict() for p in answer.sources()]
 
 
-def source_records(answer: Any) -> list[dict[str, Any]]:
-    return [event_data(p) for p in shown(answer)]
-
-
-def footer(answer: Any) -> str:
-    passages = shown(answer)
+def footer(answer: Answer) -> str:
+    passages = answer.sources()
     if not passages:
         return ""
-    label = FOOTER_LABEL.get(getattr(answer, "language", "en"), FOOTER_LABEL["en"])
+    label = FOOTER_LABEL.get(answer.language, FOOTER_LABEL["en"])
     lines = []
     for p in passages:
         where = " > ".join(x for x in [p.title, *p.heading_path] if x)
-        lines.append(f"[{p.number}] {where} — {p.source}")
+        lines.append(f"[{p.number}] {where} — {p.url or p.source}")
     return f"\n\n---\n**{label}**\n" + "\n".join(lines)
 
 
@@ -141,10 +130,9 @@ def chunks(events: Iterator[Any], envelope: dict[str, Any]) -> Iterator[str]:
     yield chunk({"role": "assistant", "content": ""})
     try:
         for event in events:
-            kind = type(event).__name__
-            if kind == "Delta":
+            if isinstance(event, Delta):
                 yield chunk({"content": event.text})
-            elif kind == "Answer":
+            elif isinstance(event, Answer):
                 tail = footer(event)
                 if tail:
                     yield chunk({"content": tail})

@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.errors import AssistantError, LoaderError
-from assistant.pipeline import Turn
 from assistant.server.errors import assistant_error_body
 from assistant.server.events import event_data, event_name, sse
 from assistant.server.schemas import AskRequest, IngestRequest, UploadedFile
 from assistant.server.state import Service
+from assistant.types import Turn
 
 router = APIRouter()
 
@@ -109,12 +109,8 @@ async def info(request: Request) -> dict[str, Any]:
 async def documents(request: Request) -> dict[str, Any]:
     svc = service(request)
     svc.authorize(request, "admin")
-    files = await run_in_threadpool(svc.assistant.store.files)
-    data = [
-        {"source": source, "chunks": len(record.ids), "file_hash": record.file_hash}
-        for source, record in sorted(files.items())
-    ]
-    return {"object": "list", "data": data}
+    documents = await run_in_threadpool(svc.assistant.documents)
+    return {"object": "list", "data": [vars(d) for d in documents]}
 
 
 @router.post("/v1/ingest", tags=["index"], summary="Add or update documents (admin)")

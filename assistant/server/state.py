@@ -34,14 +34,8 @@ class Service:
         """Load the models and the lexical index before the first question (in a thread)."""
         started = time.perf_counter()
         try:
-            bot = self.assistant
-            bot.embedder.embed_query("warm up")
-            _ = bot.answerer
-            try:
-                bot.info()
-                bot.retriever.lexical_index()
-            except AssistantError as exc:  # no index yet: ready anyway, questions say so
-                log.info("warm-up: %s", exc.message)
+            self.assistant.warm_up()
+            self.assistant.embedder.embed_query("warm up")
             self.warm_error = None
         except AssistantError as exc:
             self.warm_error = exc.message
@@ -68,5 +62,5 @@ class Service:
             "answerer": self.settings.answerer,
             "uptime_s": round(time.time() - self.started, 1),
             "ready": self.ready.is_set(),
-            "index_version": self.assistant.store.version(),
+            "index_version": self.assistant.index_version(),
         }

@@ -60,41 +60,34 @@ class MalformedResponseError(Exception):
     """The model server answered, but not with usable text."""
 
 
-def setting(settings: Settings, name: str, default: Any) -> Any:
-    """A settings field, or ``default`` when it is unset (None)."""
-    value = getattr(settings, name)
-    return default if value is None else value
-
-
 @dataclass(frozen=True)
 class LLMOptions:
-    temperature: float = 0.1
-    max_tokens: int = 512
-    timeout: float = 60.0
-    max_retries: int = 2
-    retry_backoff: float = 1.0
+    """The language-model settings a backend uses; their defaults live in `Settings`."""
+
+    temperature: float
+    max_tokens: int
+    timeout: float
+    max_retries: int
+    retry_backoff: float
+    system_prompt_file: Path | None
+    base_url: str | None
+    api_key: str | None
+    rewrite: bool
     max_retry_delay: float = 20.0
-    system_prompt_file: Path | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    rewrite: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMOptions:
-        api_key = setting(settings, "llm_api_key", None)
-        if hasattr(api_key, "get_secret_value"):
-            api_key = api_key.get_secret_value()
-        prompt_file = setting(settings, "system_prompt_file", None)
+        key = settings.llm_api_key
         return cls(
-            temperature=float(setting(settings, "llm_temperature", cls.temperature)),
-            max_tokens=int(setting(settings, "llm_max_tokens", cls.max_tokens)),
-            timeout=float(setting(settings, "llm_timeout", cls.timeout)),
-            max_retries=int(setting(settings, "llm_max_retries", cls.max_retries)),
-            retry_backoff=float(setting(settings, "llm_retry_backoff", cls.retry_backoff)),
-            system_prompt_file=Path(prompt_file) if prompt_file else None,
-            base_url=setting(settings, "llm_base_url", None),
-            api_key=api_key,
-            rewrite=bool(setting(settings, "llm_rewrite", cls.rewrite)),
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            retry_backoff=settings.llm_retry_backoff,
+            system_prompt_file=settings.system_prompt_file,
+            base_url=settings.llm_base_url,
+            api_key=key.get_secret_value() if key is not None else None,
+            rewrite=settings.llm_rewrite,
         )
 
 

@@ -61,7 +61,7 @@ def test_streams_pieces_from_the_model(tmp_path: Path, gguf: Path) -> None:
 
 def test_answers_through_the_pipeline_with_checked_citations(tmp_path: Path, gguf: Path) -> None:
     bot = Assistant(llama_settings(tmp_path, gguf).model_copy(update={"top_k": 2}))  # a shorter prompt
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     events = list(bot.stream("コンテナの起動速度はどのくらいですか？"))
     answer = events[-1]
     assert isinstance(answer, Answer) and answer.answerer == f"llamacpp:{gguf.name}"

@@ -79,7 +79,7 @@ def run(made: LLMAnswerer, question: str = "コンテナの起動は速い？") 
 
 def test_deltas_arrive_in_order_through_the_pipeline(tmp_path: Path, standin: StandIn) -> None:
     bot = Assistant(llm_settings(tmp_path, standin))
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     events = list(bot.stream("コンテナの起動速度はどのくらいですか？"))
     deltas = [e.text for e in events if isinstance(e, Delta)]
     answer = events[-1]
@@ -136,7 +136,7 @@ def test_system_prompt_file_replaces_the_built_in_prompt(tmp_path: Path, standin
 def test_citations_of_passages_not_given_are_removed_and_counted(tmp_path: Path, standin: StandIn) -> None:
     standin.responder = lambda body: "コンテナは秒単位で起動します [1][7]。VMは分単位です [9]。"
     bot = Assistant(llm_settings(tmp_path, standin))
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     answer = bot.ask("コンテナの起動速度はどのくらいですか？")
     assert "[7]" not in answer.answer and "[9]" not in answer.answer
     assert "removed 2 citation(s) of passages that were not given" in answer.notes
@@ -156,7 +156,7 @@ def test_uncited_sentences_are_reported() -> None:
 def test_answer_lists_uncited_sentences(tmp_path: Path, standin: StandIn) -> None:
     standin.responder = lambda body: "コンテナは秒単位で起動します [1]。とても便利です。"
     bot = Assistant(llm_settings(tmp_path, standin))
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     answer = bot.ask("コンテナの起動速度はどのくらいですか？")
     assert answer.uncited == ["とても便利です。"]  # type: ignore[attr-defined]
 
@@ -227,7 +227,7 @@ def test_a_stream_cut_midway_keeps_the_start_and_adds_the_extractive_answer(
 def test_the_fallback_note_reaches_the_answer(tmp_path: Path, standin: StandIn) -> None:
     standin.fail(*[Fault("500")] * 3)
     bot = Assistant(llm_settings(tmp_path, standin))
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     answer = bot.ask("コンテナの起動速度はどのくらいですか？")
     assert answer.cited and not answer.refused  # the extractive answer, with its citations
     assert any("抽出型の回答" in note for note in answer.notes)

@@ -107,6 +107,10 @@ class RateLimiter:
         now = time.monotonic()
         rate = self.per_minute / 60.0
         with self._lock:
+            if len(self._buckets) > 10_000:  # forget identities that are full again
+                full = [k for k, b in self._buckets.items() if now - b.updated > 60]
+                for k in full:
+                    del self._buckets[k]
             bucket = self._buckets.setdefault(identity, _Bucket(float(self.per_minute), now))
             bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now

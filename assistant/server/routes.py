@@ -46,13 +46,12 @@ async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
 def open_stream(svc: Service, question: str, history: list[Turn]) -> Iterator[Any]:
     """Start `Assistant.stream` and take its first event here, so that bad questions or a missing
     index are answered with an HTTP error status rather than inside a 200 stream."""
-    slot = svc.slot()
-    slot.__enter__()
+    svc.acquire_slot()
     try:
         events = svc.assistant.stream(question, history)
         first = next(events)
     except BaseException:
-        slot.__exit__(None, None, None)
+        svc.release_slot()
         raise
 
     def rest() -> Iterator[Any]:
@@ -63,7 +62,7 @@ def open_stream(svc: Service, question: str, history: list[Turn]) -> Iterator[An
             close = getattr(events, "close", None)
             if close is not None:
                 close()
-            slot.__exit__(None, None, None)
+            svc.release_slot()
 
     return rest()
 

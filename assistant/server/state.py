@@ -55,6 +55,13 @@ class Service:
         with self._slots:
             yield
 
+    def acquire_slot(self) -> None:
+        """`slot` for a stream, whose end is in another call (a release may come from another thread)."""
+        self._slots.acquire()
+
+    def release_slot(self) -> None:
+        self._slots.release()
+
     def info(self) -> dict[str, Any]:
         return {
             "model": self.settings.server_model_name,

@@ -182,3 +182,18 @@ def test_rate_limit(tmp_path: Path, docs: Path) -> None:
         limited = http.get("/v1/models")
         assert int(limited.headers["Retry-After"]) >= 1
         assert "ASSISTANT_SERVER_RATE_LIMIT" in limited.json()["error"]["hint"]
+
+
+def test_keys_must_be_hashes_and_exposure_needs_keys(tmp_path: Path) -> None:
+    from assistant.errors import ConfigError
+    from assistant.server.app import check_exposure
+    from assistant.server.auth import KeyRing
+
+    with pytest.raises(ConfigError) as plain:
+        KeyRing(load_settings(data_dir=tmp_path, server_admin_keys=["s3cret"]))
+    assert "--hash-key" in plain.value.hint
+    open_settings = load_settings(data_dir=tmp_path)
+    check_exposure(open_settings, "127.0.0.1")
+    with pytest.raises(ConfigError):
+        check_exposure(open_settings, "0.0.0.0")
+    check_exposure(load_settings(data_dir=tmp_path, server_read_keys=[hash_key("k")]), "0.0.0.0")

@@ -43,8 +43,8 @@ test: lint typecheck  ## everything CI runs: lint, types, the whole test suite (
 	$(BIN)/python -m pytest
 	$(MAKE) eval-gate
 
-eval-gate: setup  ## answer the seed Q&A set and fail if a metric falls below evals/thresholds.toml
-	$(BIN)/assistant --data-dir .cache/eval-seed eval evals/datasets/seed_qa.jsonl \
+eval-gate: setup  ## answer the seed questions of the test split; fail if a metric falls below evals/thresholds.toml
+	$(BIN)/assistant --data-dir .cache/eval-seed eval evals/datasets/test/seed_qa.jsonl \
 		--corpus corpus/containers-vs-vms.ja.md --thresholds evals/thresholds.toml --no-progress --fresh
 
 test-fast: setup  ## the quick tests only
@@ -53,8 +53,8 @@ test-fast: setup  ## the quick tests only
 bench: setup  ## benchmarks (ratios against a baseline measured in the same run)
 	$(BIN)/python benchmarks/core.py
 
-eval: ingest  ## evaluate the seed Q&A set against the default index and write the reports
-	$(BIN)/assistant eval evals/datasets/seed_qa.jsonl
+eval: ingest  ## evaluate the development split's seed questions against the default index (for tuning)
+	$(BIN)/assistant eval evals/datasets/dev/seed_qa.jsonl
 
 lock:  ## re-lock the dependencies from the current environment
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(llama[-_]cpp[-_]python|gemma3-270m)' > requirements.lock

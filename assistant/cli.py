@@ -38,7 +38,7 @@ settings come from flags, ASSISTANT_* environment variables, a .env file or --co
 """
 
 #: Modules that add their own subcommands with ``register(subparsers)``.
-PLUGINS = ("assistant.evals.cli", "assistant.slack.cli", "assistant.connectors.cli")
+PLUGINS = ("assistant.evals.cli", "assistant.slack.cli", "assistant.server.cli", "assistant.connectors.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--chroma-host", help="use a Chroma server at this host instead of the embedded store"
     )
     common.add_argument("--chroma-port", type=int, help="port of the Chroma server")
+    common.add_argument(
+        "--server", metavar="URL", help="ask a running `assistant serve` (ASSISTANT_SERVER_URL)"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-v", "--verbose", action="store_true", help="show informational logs")
 
@@ -129,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             top_k=args.top_k,
             chroma_host=args.chroma_host,
             chroma_port=args.chroma_port,
+            server_url=args.server,
             include=getattr(args, "include", None),
             exclude=getattr(args, "exclude", None),
             max_chunks=getattr(args, "max_chunks", None),
@@ -154,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _assistant(settings: Settings) -> Any:
-    from assistant.pipeline import Assistant
+    from assistant.client import connect
 
-    return Assistant(settings)
+    return connect(settings)
 
 
 # --- commands ---------------------------------------------------------------------------

@@ -29,9 +29,10 @@ from typing import Any, Protocol
 from assistant.embedders import Embedder
 from assistant.errors import AssistantError, IndexMismatchError, LoaderError
 from assistant.lexical import default_tokenizer
+from assistant.lexical_store import LexicalStore
 from assistant.loading import Document, Skipped, load_bytes, safe_name, scan_dir
 from assistant.settings import Settings
-from assistant.splitting import Chunk, SplitterConfig, split_document
+from assistant.splitting import Chunk, SplitterConfig, contextual_text, header_format, split_document
 from assistant.store import ChromaStore, FileRecord, StoredChunk
 from assistant.write_lock import owner_id
 
@@ -73,13 +74,14 @@ class IngestReport:
         }
 
 
-def build_manifest(embedder: Embedder, splitter: SplitterConfig) -> dict[str, Any]:
+def build_manifest(embedder: Embedder, splitter: SplitterConfig, header: bool = True) -> dict[str, Any]:
     return {
         "embedder": embedder.name,
         "dimension": int(embedder.dimension),
         "chunk_size": splitter.chunk_size,
         "chunk_overlap": splitter.chunk_overlap,
         "splitter_version": splitter.as_dict()["version"],
+        "header_format": header_format(header),
     }
 
 
@@ -88,7 +90,7 @@ def check_manifest(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> Non
     if not stored:
         return
     diffs = [f"{k}: index has {stored.get(k)!r}, settings say {v!r}"
-             for k, v in wanted.items() if stored.get(k) != v]  # fmt: skip
+             for k, v in wanted.items() if k != "seq" and stored.get(k) != v]  # fmt: skip
     if diffs:
         raise IndexMismatchError(
             "The index was built with other settings (" + "; ".join(diffs) + ").",
@@ -201,7 +203,7 @@ class _Run:
     def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings, owner: str) -> None:
         self.store, self.embedder, self.settings, self.owner = store, embedder, settings, owner
         self.splitter = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
-        self.manifest = build_manifest(embedder, self.splitter)
+        self.manifest = build_manifest(embedder, self.splitter, settings.contextual_header)
         self.report = IngestReport()
         self.run_id = uuid.uuid4().hex[:12]
         self.seen: set[str] = set()
@@ -291,6 +293,9 @@ class _Run:
         since another ingest may have written them since they were planned."""
         manifest = target.manifest()
         check_manifest(manifest, self.manifest)
+        # Each group gets the next ingest sequence number, written to the manifest once the
+        # group is stored: readers catch up with `where seq > last_seen` (lexical_store.py).
+        self.manifest["seq"] = int((manifest or {}).get("seq", 0)) + 1
         if manifest:
             fresh = target.records([i.doc.source for i in group])
             for item in group:
@@ -303,7 +308,14 @@ class _Run:
                 progress(done + n, total)
 
         return _write(
-            group, target, self.embedder, self.settings.embed_batch_size, self._stored, self.report, step
+            group,
+            target,
+            self.embedder,
+            self.settings.embed_batch_size,
+            self._stored,
+            self.report,
+            step,
+            header=self.settings.contextual_header,
         )
 
     def _stored(
@@ -317,6 +329,7 @@ class _Run:
             "file_hash": doc.content_hash,
             "n_chunks": n_chunks,
             "tokens": " ".join(tokens),
+            "seq": int(self.manifest.get("seq", 0)),
             "root": root,
             "owner": self.owner,
             "ingest": self.run_id,
@@ -397,6 +410,8 @@ def ingest(
                 if run.report.removed:
                     store.write_manifest(run.manifest)
         run.report.chunks_total = store.count() if store.manifest() else 0
+    if settings.lexical_persist and store.manifest():
+        LexicalStore(store, settings).sync()  # saved beside the store for every reader
     run.report.seconds = time.perf_counter() - started
     return run.report
 
@@ -450,6 +465,7 @@ def _write(
     stored: Callable[[Document, Chunk, int, list[str], str], StoredChunk],
     report: IngestReport,
     progress: Callable[[int], None],
+    header: bool = True,
 ) -> int:
     """Embed the new chunks of the items in full batches (the embedder is fastest so), and
     finish each file once all its new chunks are stored; returns how many were embedded."""
@@ -458,8 +474,12 @@ def _write(
     for item in items:
         doc, chunks, record = item.doc, item.chunks, item.record
         existing = set(record.ids) if record else set()
-        rows = [stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text), item.root) for c in chunks]
-        fresh = [(c.embedding_text, s) for c, s in zip(chunks, rows, strict=True) if c.id not in existing]
+        texts = [contextual_text(c.text, c.title, c.heading_path, header) for c in chunks]
+        rows = [
+            stored(doc, c, len(chunks), tokenizer.tokenize(t), item.root)
+            for c, t in zip(chunks, texts, strict=True)
+        ]
+        fresh = [(t, s) for t, s in zip(texts, rows, strict=True) if s.id not in existing]
         kept = [s for s in rows if s.id in existing]
         stale = sorted(existing - {c.id for c in chunks})
         works.append(_FileWork(doc, record is not None, fresh, kept, stale, len(fresh)))

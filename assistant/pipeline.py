@@ -283,3 +283,35 @@ class Assistant:
         splitter = SplitterConfig(self.settings.chunk_size, self.settings.chunk_overlap)
         wanted = build_manifest(self.embedder, splitter)
         check_manifest(manifest, {k: wanted[k] for k in ("embedder", "dimension")})
+
+    # --- evaluation support (owned by the eval suite, issue 10) ------------------------
+
+    def corpus_fingerprint(self) -> dict[str, Any]:
+        """What is indexed, independent of where the files live: sha256 over the indexed
+        files' content hashes, documents, chunks and the splitter version."""
+        import hashlib
+
+        files = self.store.files()
+        digest = hashlib.sha256()
+        for file_hash in sorted(record.file_hash for record in files.values()):
+            digest.update(file_hash.encode())
+        manifest = self.store.manifest() or {}
+        return {
+            "sha256": digest.hexdigest(),
+            "documents": len(files),
+            "chunks": sum(len(r.ids) for r in files.values()),
+            "splitter_version": manifest.get("splitter_version"),
+        }
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed texts as documents with the configured embedder (answer-similarity metric)."""
+        return [[float(x) for x in vector] for vector in self.embedder.embed_documents(list(texts))]
+
+    def judge_model(self) -> Any | None:
+        """The answerer's chat model, deterministic and not streamed, for grading answers;
+        None when the answerer has none (extractive)."""
+        make = getattr(self.answerer, "with_chat_options", None)
+        return make(temperature=0.0, streaming=False) if callable(make) else None
+
+    def answerer_name(self) -> str:
+        return str(self.answerer.name)

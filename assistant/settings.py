@@ -75,11 +75,11 @@ class Settings(BaseSettings):
     top_k: int = Field(default=4, ge=1, le=50, description="Passages given to the answerer.")
     candidates: int = Field(default=30, ge=1, description="Candidates taken from each retriever.")
     fusion: Literal["rrf", "score"] = Field(
-        default="rrf", description="rrf: reciprocal rank fusion; score: weighted sum of normalised scores."
+        default="score", description="rrf: reciprocal rank fusion; score: weighted sum of normalised scores."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, ge=0)
-    lexical_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.5, ge=0)  # fusion and weights: tuned on the JSQuAD dev half
 
     # Answering
     answerer: str = Field(default="extractive", description="provider:model of the answerer.")
@@ -201,6 +201,43 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="Seconds an ingest waits for another one to finish."
     )
 
+    # --- service (assistant serve, and the thin clients that talk to it)
+    server_url: str | None = Field(
+        default=None,
+        description="URL of a running `assistant serve`; when set, the CLI, the browser app and the "
+        "Slack bot ask it instead of loading models themselves.",
+    )
+    server_api_key: SecretStr | None = Field(
+        default=None, description="API key the thin clients send to the service (Bearer token)."
+    )
+    server_timeout: float = Field(default=120.0, gt=0, description="Seconds a client waits for the service.")
+    server_host: str = Field(default="127.0.0.1", description="assistant serve: address to listen on.")
+    server_port: int = Field(default=8080, ge=0, le=65535, description="assistant serve: port to listen on.")
+    server_admin_keys: list[str] = Field(
+        default=[],
+        description="SHA-256 hashes (sha256:<hex>) of admin API keys (ingest, documents); make one "
+        "with `assistant serve --hash-key KEY`. No keys at all leaves the service open (loopback use).",
+    )
+    server_read_keys: list[str] = Field(
+        default=[], description="SHA-256 hashes (sha256:<hex>) of read-only API keys (ask, chat, info)."
+    )
+    server_max_request_bytes: int = Field(
+        default=2_000_000, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    server_rate_limit: int = Field(
+        default=120, ge=0, description="Requests per minute per API key (or client address); 0 = no limit."
+    )
+    server_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Questions answered at the same time (the models run on the CPU)."
+    )
+    server_model_name: str = Field(
+        default="assistant", description="The model id the OpenAI-compatible endpoint reports."
+    )
+    server_upload_dir: Path | None = Field(
+        default=None,
+        description="Where documents uploaded to /v1/ingest are kept (default: data_dir/uploads).",
+    )
+
     # --- browser (ui/: roles, conversations, sources)
     ui_admin_password: SecretStr | None = Field(
         default=None,
@@ -215,6 +252,20 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL under which the corpus is published; sources are then shown as links "
         "(base + path relative to the corpus) instead of file paths.",
+    )
+
+    # --- retrieval (issue 11: contextual header, n-gram field; issue 16: persisted lexical index)
+    contextual_header: bool = Field(
+        default=True,
+        description="Embed and index each chunk with a header of its document title and heading path "
+        "(changing it needs `assistant ingest --rebuild`).",
+    )
+    lexical_ngram: int = Field(
+        default=3, ge=0, le=4, description="Character n-gram size of the second BM25 field; 0 turns it off."
+    )
+    ngram_weight: float = Field(default=1.0, ge=0, description="Fusion weight of the n-gram BM25 field.")
+    lexical_persist: bool = Field(
+        default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."
     )
 
     # --- connectors (web sites, Git repositories, the sources file)

@@ -4,6 +4,13 @@ Japanese-aware: sentences end at 。！？ (and their half-width forms), at Engl
 sentence punctuation followed by a space, and at newlines. Markdown headings
 give each chunk its heading path (``概要 > 各技術の詳細``); tables and code
 blocks are kept whole where they fit in a chunk.
+
+What is embedded and indexed lexically is the chunk's *contextual text*: a header
+line with the document title and heading path (``Title > 概要 > 各技術の詳細``)
+before the body, so that a passage knows where it stands (`contextual_text`). The
+header's format is recorded in the index manifest (`header_format`): changing it
+asks for ``assistant ingest --rebuild``. Header on vs off was compared on the
+JSQuAD dev half (benchmarks/jsquad_retrieval.py); see assistant/retrieval.py.
 """
 
 from __future__ import annotations
@@ -19,6 +26,20 @@ from assistant.text import HEADING_SEPARATOR, split_sentences
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
+#: The contextual header's format, as recorded in the manifest; change the name when
+#: `contextual_text` changes.
+HEADER_FORMAT = "title>headings\\n:v1"
+
+
+def header_format(enabled: bool) -> str:
+    return HEADER_FORMAT if enabled else "off"
+
+
+def contextual_text(text: str, title: str, heading_path: list[str], header: bool = True) -> str:
+    """The text that is embedded and indexed: a header line with the document title and
+    heading path, then the passage (the passage alone when ``header`` is off)."""
+    context = HEADING_SEPARATOR.join(part for part in [title, *heading_path] if part)
+    return f"{context}\n{text}" if header and context else text
 
 
 @dataclass(frozen=True)
@@ -49,8 +70,7 @@ class Chunk:
     @property
     def embedding_text(self) -> str:
         """What is embedded and indexed: the passage with its title and headings."""
-        context = HEADING_SEPARATOR.join([self.title, *self.heading_path])
-        return f"{context}\n{self.text}"
+        return contextual_text(self.text, self.title, self.heading_path)
 
 
 def split_document(doc: Document, config: SplitterConfig) -> list[Chunk]:

@@ -413,6 +413,28 @@ class ChromaStore:
 
         return self._retrying(read)
 
+    def chunks_since(self, seq: int, page: int = 5000) -> list[StoredChunk]:
+        """Chunks written by ingest runs after ``seq`` (metadata ``seq``; for the lexical index)."""
+        collection = self._get_collection(create=False)
+        out: list[StoredChunk] = []
+        while True:
+            batch = self._call(collection.get, where={"seq": {"$gt": seq}},
+                               include=["documents", "metadatas"], limit=page, offset=len(out))  # fmt: skip
+            out.extend(StoredChunk(i, d, dict(m))
+                       for i, d, m in zip(batch["ids"], batch["documents"], batch["metadatas"], strict=True))  # fmt: skip
+            if len(batch["ids"]) < page:
+                return out
+
+    def ids(self, page: int = 20000) -> set[str]:
+        """Every chunk id (no documents or metadata read)."""
+        collection = self._get_collection(create=False)
+        out: set[str] = set()
+        while True:
+            batch = self._call(collection.get, include=[], limit=page, offset=len(out))
+            out.update(batch["ids"])
+            if len(batch["ids"]) < page:
+                return out
+
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         with self._lock:
             result = self._retrying(

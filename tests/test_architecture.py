@@ -85,8 +85,7 @@ def python_files(folder: str) -> list[Path]:
     [
         "ui",
         "assistant/slack",
-        # The judge still builds its own model; it moves behind `Assistant` with issue 10's work.
-        pytest.param("assistant/evals", marks=pytest.mark.xfail(strict=True, reason="judge pending")),
+        "assistant/evals",
     ],
 )
 def test_frontends_use_only_the_door_and_the_shared_vocabulary(folder: str) -> None:

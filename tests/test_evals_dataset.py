@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evals.dataset import RECORD_SCHEMA, DatasetError, load_dataset
+from assistant.errors import AssistantError
+from assistant.evals.dataset import (
+    RECORD_SCHEMA,
+    DatasetError,
+    EvalRecord,
+    answer_in_question,
+    dataset_split,
+    load_dataset,
+)
+from assistant.evals.metrics import normalize_chars
 from assistant.evals.squad import convert, read_squad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,38 +106,101 @@ def test_published_schema_is_the_one_used() -> None:
     assert json.loads((ROOT / "evals" / "schema.json").read_text(encoding="utf-8")) == RECORD_SCHEMA
 
 
-def test_seed_dataset() -> None:
-    records = load_dataset(ROOT / "evals" / "datasets" / "seed_qa.jsonl")
-    assert len(records) >= 60
-    refusals = [r for r in records if r.expect_refusal]
-    assert len(refusals) >= 10
-    assert all(not r.reference_answers for r in refusals)
-    answerable = [r for r in records if not r.expect_refusal]
-    assert all(r.reference_answers for r in answerable)
-    assert {"lang:ja", "lang:en"} <= {t for r in records for t in r.tags}
-    assert sum("type:paraphrase" in r.tags for r in records) >= 5
-    assert sum("type:multi-fact" in r.tags for r in records) >= 5
-    for r in answerable:
-        assert all(s.startswith("corpus/containers-vs-vms.ja.md") for s in r.reference_sources)
-    # Japanese reference answers that quote the document must occur in it (modulo punctuation).
-    from assistant.evals.metrics import normalize_chars
+DATASETS = ROOT / "evals" / "datasets"
 
+
+def both_splits(name: str) -> tuple[list[EvalRecord], list[EvalRecord]]:
+    return load_dataset(DATASETS / "dev" / name), load_dataset(DATASETS / "test" / name)
+
+
+def check_mix(records: list[EvalRecord]) -> None:
+    n = len(records)
+    assert sum("lang:en" in r.tags for r in records) >= 0.25 * n
+    near = [r for r in records if "type:near-topic" in r.tags]
+    assert len(near) >= 0.20 * n and all(r.expect_refusal and "type:unanswerable" in r.tags for r in near)
+    assert all(not r.reference_answers for r in records if r.expect_refusal)
+    assert all(r.reference_answers and r.reference_sources for r in records if not r.expect_refusal)
+    assert sum("type:paraphrase" in r.tags for r in records) >= 0.1 * n
+
+
+def test_seed_split_sizes_and_mix() -> None:
+    dev, test = both_splits("seed_qa.jsonl")
+    assert len(dev) + len(test) >= 120 and min(len(dev), len(test)) >= 0.4 * (len(dev) + len(test))
+    for records in (dev, test, dev + test):
+        check_mix(records)
+    assert sum("type:multi-fact" in r.tags for r in test) >= 5
+    for r in dev + test:
+        assert all(s.startswith("corpus/containers-vs-vms.ja.md") for s in r.reference_sources)
+    # Japanese reference answers that quote the document's table must occur in it (modulo punctuation).
     document = normalize_chars((ROOT / "corpus" / "containers-vs-vms.ja.md").read_text(encoding="utf-8"))
-    quoted = [r for r in answerable if "type:table" in r.tags and r.reference_answers[0][0] not in "コ仮"]
-    assert quoted
+    quoted = [r for r in dev + test if "type:table" in r.tags and r.reference_answers
+              and r.reference_answers[0][0] not in "コ仮"]  # fmt: skip
+    assert len(quoted) >= 10
     for r in quoted:
         assert normalize_chars(r.reference_answers[0]) in document, r.id
 
 
-def test_related_dataset_points_at_existing_documents() -> None:
-    records = load_dataset(ROOT / "evals" / "datasets" / "related_qa.jsonl")
-    assert len(records) >= 15
+def test_related_split_sizes_mix_and_documents() -> None:
+    dev, test = both_splits("related_qa.jsonl")
+    records = dev + test
+    assert len(records) >= 60
+    check_mix(records)
+    assert sum("type:near-topic" in r.tags for r in records) >= 15
+    documents = {s.split("#")[0] for r in records for s in r.reference_sources}
+    assert len(documents) >= 15
     related = ROOT.parent / "shared" / "corpus" / "related"
     if not related.is_dir():
         pytest.skip("../shared/corpus/related is not available")
-    for r in records:
-        for source in r.reference_sources:
-            assert (related / source).is_file(), source
+    for source in documents:
+        assert (related / source).is_file(), source
+
+
+def shipped() -> list[Path]:
+    return sorted(DATASETS.glob("*/*.jsonl"))
+
+
+def test_no_shipped_question_contains_its_expected_answer() -> None:
+    assert len(shipped()) >= 4
+    for path in shipped():
+        for r in load_dataset(path):
+            assert not answer_in_question(r), (path.name, r.id, answer_in_question(r))
+    # the check does reject such an item
+    copy = EvalRecord(id="x", question="コンテナの起動は秒単位ですか？", reference_answers=["秒単位"])
+    assert answer_in_question(copy) == ["秒単位"]
+
+
+def test_development_and_test_splits_do_not_share_questions() -> None:
+    seen: dict[str, str] = {}
+    for path in shipped():
+        for r in load_dataset(path):
+            key = normalize_chars(r.question)
+            assert key not in seen, (r.id, seen.get(key))
+            seen[key] = f"{path.parent.name}/{r.id}"
+    test_ids = {r.id for r in load_dataset(DATASETS / "test")}
+    dev_ids = {r.id for r in load_dataset(DATASETS / "dev")}
+    assert test_ids and dev_ids and not test_ids & dev_ids
+
+
+def test_a_split_directory_loads_as_one_dataset(tmp_path: Path) -> None:
+    split = load_dataset(DATASETS / "test")
+    assert {r.id.split("-")[0] for r in split} >= {"seed", "related"}
+    assert (
+        dataset_split(DATASETS / "test") == "test"
+        and dataset_split(DATASETS / "dev" / "seed_qa.jsonl") == "dev"
+    )
+    (tmp_path / "a.jsonl").write_text('{"id": "q1", "question": "a?"}\n', encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"id": "q1", "question": "b?"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="duplicate id 'q1'"):
+        load_dataset(tmp_path)
+
+
+def test_comparison_items_name_the_side_asked_for() -> None:
+    records = load_dataset(DATASETS / "test" / "seed_qa.jsonl") + load_dataset(
+        DATASETS / "dev" / "seed_qa.jsonl"
+    )
+    compared = [r for r in records if r.reference_entity]
+    assert len(compared) >= 15
+    assert all("type:table" in r.tags for r in compared)
 
 
 def squad_file(tmp_path: Path) -> Path:
@@ -208,3 +280,21 @@ def test_squad_sampling_is_nested_and_prunes_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in again.corpus_dir.glob("*.md")) == sorted(
         p.name for p in small.corpus_dir.glob("*.md")
     )
+
+
+def test_squad_split_by_title_is_deterministic_and_keeps_every_paragraph(tmp_path: Path) -> None:
+    from assistant.evals.squad import title_split
+
+    path = squad_file(tmp_path)
+    every = convert(path, tmp_path / "all")
+    dev = convert(path, tmp_path / "dev", split="dev")
+    test = convert(path, tmp_path / "test", split="test")
+    assert dev.paragraphs == test.paragraphs == every.paragraphs  # the search space stays whole
+    assert dev.questions + test.questions == every.questions
+    for part, conversion in (("dev", dev), ("test", test)):
+        for r in load_dataset(conversion.dataset):
+            assert title_split(r.metadata["title"]) == part
+    titles = [f"記事{i}" for i in range(200)]
+    assert 60 < sum(title_split(t) == "dev" for t in titles) < 140
+    with pytest.raises(AssistantError, match="Unknown split"):
+        convert(path, tmp_path / "x", split="train")

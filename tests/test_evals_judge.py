@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answerers import get_answerer
 from assistant.cli import main
-from assistant.embedders import get_embedder
 from assistant.evals.dataset import EvalRecord
 from assistant.evals.judge import Judge, make_judge, parse_score, summarize_judge
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from tests.chat_standin import Fault, StandIn, StandInServer, last_user_text
 
@@ -226,7 +225,7 @@ def judge_for(tmp_path: Path, standin: StandIn, **llm: Any) -> Judge:
     settings: Settings = load_settings(
         data_dir=tmp_path, embedder="fake:256", answerer="openai:standin", **values
     )
-    made = make_judge(settings, get_answerer(settings.answerer, settings, get_embedder("fake:256")))
+    made = make_judge(Assistant(settings))
     assert made is not None
     return made
 
@@ -275,12 +274,13 @@ def test_the_answerer_keeps_its_own_temperature_and_streaming(tmp_path: Path, st
         answerer="openai:standin",
         llm_base_url=standin.base_url + "/v1",
     )
-    answerer = get_answerer(settings.answerer, settings, get_embedder("fake:256"))
-    judge = make_judge(settings, answerer)
+    bot = Assistant(settings)
+    answerer = bot.answerer
+    judge = make_judge(bot)
     assert judge is not None and judge.llm is not answerer
     assert answerer.chat.temperature == pytest.approx(0.1) and answerer.chat.streaming is True  # type: ignore[attr-defined]
     assert judge.llm.chat.temperature == 0.0 and judge.llm.chat.streaming is False
-    assert make_judge(settings.model_copy(update={"answerer": "extractive"}), answerer) is None
+    assert make_judge(Assistant(settings.model_copy(update={"answerer": "extractive"}))) is None
 
 
 @pytest.mark.parametrize(

@@ -272,3 +272,62 @@ def test_html_report_opens_in_headless_chromium(workspace: Path, tmp_path: Path)
         finally:
             browser.close()
     assert errors == []
+
+
+# --- regressions found in review (each failed before its fix) ---------------------------
+
+
+def test_an_invalid_question_is_an_error_not_a_refusal(workspace: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "errors.jsonl"
+    rows = [
+        {"id": "long", "question": "コンテナとは何ですか？" * 400, "expect_refusal": True},
+        {"id": "off", "question": "ラーメンの美味しい店は？", "expect_refusal": True},
+    ]
+    dataset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    summary = run_eval(
+        make_bot(workspace), load_dataset(dataset), tmp_path / "run", dataset=dataset, progress=False
+    )
+    results = read_results(tmp_path / "run")
+    assert results["long"]["error_type"] == "InvalidQuestionError" and not results["long"]["refused"]
+    assert results["long"]["scores"]["passed"] is False
+    assert summary["counts"]["errors"] == 1 and summary["counts"]["refused"] == 1
+    assert summary["metrics"]["error_rate"] == 0.5
+    assert summary["metrics"]["refusal_recall"] == 1.0  # over the questions that got an answer
+    report = tmp_path / "run" / "report.md"
+    write_reports(tmp_path / "run", summary, list(results.values()))
+    text = report.read_text(encoding="utf-8")
+    assert "## Errors (1)" in text and "InvalidQuestionError" in text
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("fusion", "score"), ("llm_temperature", 0.7), ("llm_max_tokens", 64), ("system_prompt_file", "prompt")],
+)
+def test_every_effective_setting_is_recorded_and_resuming_refuses_to_mix(
+    workspace: Path, tmp_path: Path, setting: str, value: object
+) -> None:
+    dataset = workspace / "dataset.jsonl"
+    records = load_dataset(dataset)[:1]
+    out = tmp_path / "run"
+    first = run_eval(make_bot(workspace), records, out, dataset=dataset, progress=False)
+    if value == "prompt":
+        (tmp_path / "prompt.txt").write_text("Answer briefly. {refusal} {max_sentences}", encoding="utf-8")
+        value = tmp_path / "prompt.txt"
+    changed = make_bot(workspace, **{setting: value})
+    with pytest.raises(AssistantError, match=f"other settings: {setting} "):
+        run_eval(changed, records, out, dataset=dataset, progress=False)
+    other = run_eval(changed, records, tmp_path / "other", dataset=dataset, progress=False)
+    assert other["fingerprint"] != first["fingerprint"]
+    assert setting in compare_runs(out, tmp_path / "other")["settings_changed"]
+
+
+def test_compare_refuses_runs_scored_with_other_metric_definitions(workspace: Path, tmp_path: Path) -> None:
+    dataset = workspace / "dataset.jsonl"
+    records = load_dataset(dataset)[:1]
+    for name in ("a", "b"):
+        run_eval(make_bot(workspace), records, tmp_path / name, dataset=dataset, progress=False)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text(encoding="utf-8"))
+    summary["metrics_version"] = 1
+    (tmp_path / "a" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    with pytest.raises(AssistantError, match="different metric definitions"):
+        compare_runs(tmp_path / "a", tmp_path / "b")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from assistant.lexical import BM25Index, default_tokenizer
+from assistant.lexical import WORDS, IndexedDoc, LexicalIndex, default_tokenizer
 
 
 def test_normalised_forms_match_spelling_variants() -> None:
@@ -21,9 +21,204 @@ def test_bm25_ranks_the_matching_document_first() -> None:
         "ct": "コンテナはカーネルを共有する。",
         "x": "天気は晴れ。",
     }
-    index = BM25Index(list(docs), [tok.tokenize(t) for t in docs.values()])
-    assert index.search(tok.tokenize("ハイパーバイザーとは"), 3)[0][0] == "vm"
-    assert index.search(tok.tokenize("カーネルの共有"), 3)[0][0] == "ct"
-    assert index.search(tok.tokenize("量子力学"), 3) == []
+    index = LexicalIndex()
+    index.upsert(IndexedDoc(i, i, {WORDS: tok.tokenize(t)}) for i, t in docs.items())
+    assert index.search(WORDS, tok.tokenize("ハイパーバイザーとは"), 3)[0][0] == "vm"
+    assert index.search(WORDS, tok.tokenize("カーネルの共有"), 3)[0][0] == "ct"
+    assert index.search(WORDS, tok.tokenize("量子力学"), 3) == []
     assert index.coverage(tok.tokenize("カーネルを共有"), "ct") == 1.0
     assert index.coverage(tok.tokenize("カーネルを共有"), "x") == 0.0
+
+
+# --- the persisted, incrementally updated index (issue 16) -----------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from assistant.lexical import NGRAMS, analyze, char_ngrams  # noqa: E402
+from assistant.lexical_store import LexicalStore  # noqa: E402
+from assistant.pipeline import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+QUERIES = [
+    "ハイパーバイザーの役割",
+    "カーネルを共有する仕組み",
+    "料金プラン",
+    "kernel sharing",
+    "量子コンピュータ",
+]
+DOCS = {
+    "vm.md": "# 仮想マシン\n\n## 仕組み\n\n仮想マシンはハイパーバイザーの上でゲストOSを動かす。\n",
+    "ct.md": "# コンテナ\n\n## 仕組み\n\nコンテナはホストのカーネルを共有する。Containers share the kernel.\n",
+    "price.md": "# 料金\n\n## 料金プラン\n\n月額千円の基本プランと、年額一万円の年間プランがある。\n",
+}
+
+
+def test_char_ngrams_skip_spaces_and_punctuation() -> None:
+    assert char_ngrams("コンテナ、VM", 2) == ["コン", "ンテ", "テナ", "vm"]
+    assert char_ngrams("a b", 2) == ["a", "b"]
+
+
+def _docs(texts: dict[str, str]) -> list[IndexedDoc]:
+    return [IndexedDoc(k, k.split("#")[0], analyze(t, None, 2)) for k, t in texts.items()]
+
+
+def _all_scores(index: LexicalIndex) -> dict[str, dict[str, float]]:
+    """Every live chunk's score in both fields for every query."""
+    out: dict[str, dict[str, float]] = {}
+    for q in QUERIES:
+        terms = analyze(q, None, 2)
+        for field in (WORDS, NGRAMS):
+            scores = index.field_scores(field, terms[field])
+            for chunk_id in index.ids_alive():
+                out.setdefault(chunk_id, {})[f"{field}:{q}"] = float(scores[index._rows[chunk_id]])
+    return out
+
+
+def _assert_same(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> None:
+    assert a.keys() == b.keys()
+    for chunk_id in a:
+        assert a[chunk_id] == pytest.approx(b[chunk_id], rel=1e-9, abs=1e-12), chunk_id
+
+
+def test_incremental_updates_score_like_a_full_rebuild(tmp_path: Path) -> None:
+    texts = {f"{k}#{i}": v * (i + 1) for i, (k, v) in enumerate(DOCS.items())}
+    index = LexicalIndex([WORDS, NGRAMS])
+    index.upsert(_docs(texts))
+    index.compact()
+    index.save(tmp_path, {})
+    index, _ = LexicalIndex.load(tmp_path)  # memory-mapped base
+    changes = {"new.md#0": "新しい文書はカーネルとハイパーバイザーを比べる。", "vm.md#0": "仮想マシンの料金"}
+    index.upsert(_docs(changes))  # one new, one replaced
+    index.delete(["price.md#2"])
+    expected = {**texts, **changes}
+    del expected["price.md#2"]
+    rebuilt = LexicalIndex([WORDS, NGRAMS])
+    rebuilt.upsert(_docs(expected))
+    _assert_same(_all_scores(index), _all_scores(rebuilt))
+    index.save(tmp_path, {})  # the delta round-trips too
+    _assert_same(_all_scores(LexicalIndex.load(tmp_path)[0]), _all_scores(rebuilt))
+    index.compact()
+    _assert_same(_all_scores(index), _all_scores(rebuilt))
+
+
+def _write(folder: Path, docs: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _fresh_build(bot: Assistant, tmp_path: Path) -> LexicalIndex:
+    """The index a full rebuild from the store gives (nothing saved, nothing loaded)."""
+    other = bot.settings.model_copy(update={"data_dir": tmp_path / "elsewhere", "lexical_persist": False})
+    lexical = LexicalStore(bot.store, other)
+    index = lexical.sync()
+    assert lexical.last_sync["how"] == "built"
+    return index
+
+
+def test_ingest_saves_the_index_and_a_new_process_loads_it(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, DOCS)
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    assert (settings.data_dir / "lexical" / settings.collection / "state.json").exists()
+    reader = LexicalStore(Assistant(settings).store, settings)
+    index = reader.sync()
+    assert reader.last_sync["how"] == "loaded" and len(index) == len(bot.store.ids())
+    _assert_same(_all_scores(index), _all_scores(_fresh_build(bot, tmp_path)))
+
+
+def test_add_replace_delete_are_caught_up_not_rebuilt(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, DOCS)
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    retriever = bot.retriever
+    retriever.lexical_index()
+    steps = [
+        lambda: _write(docs, {"new.md": "# 新機能\n\nライブマイグレーションで稼働中の仮想マシンを移す。\n"}),
+        lambda: _write(docs, {"vm.md": "# 仮想マシン\n\n## 仕組み\n\nハイパーバイザーが資源を分ける。\n"}),
+        lambda: (docs / "price.md").unlink(),
+    ]
+    for step in steps:
+        step()
+        bot.ingest([docs], prune=True)
+        index = retriever.lexical_index()
+        assert retriever.lexical.last_sync["how"] == "caught up"
+        assert index.ids_alive() == bot.store.ids()
+        _assert_same(_all_scores(index), _all_scores(_fresh_build(bot, tmp_path)))
+    assert retriever.search("ライブマイグレーション").chunks[0].source.endswith("new.md")
+    assert not any(c.source.endswith("price.md") for c in retriever.search("料金プラン").chunks)
+
+
+def test_a_second_process_ingests_and_the_first_sees_the_document(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, DOCS)
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    assert not any(
+        "オーケストレーション" in c.text for c in bot.retriever.search("オーケストレーション").chunks
+    )
+    extra = tmp_path / "extra"
+    _write(extra, {"k8s.md": "# Kubernetes\n\nオーケストレーションはコンテナの配置を自動化する。\n"})
+    script = (
+        "import sys; from pathlib import Path; from assistant.pipeline import Assistant; from assistant.settings import load_settings; "
+        "Assistant(load_settings(data_dir=sys.argv[1], embedder='fake:256')).ingest([Path(sys.argv[2])])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-c", script, str(settings.data_dir), str(extra)], check=True, env=env,
+                   timeout=300)  # fmt: skip
+    found = bot.retriever.search("オーケストレーション").chunks
+    assert found[0].source.endswith("k8s.md")
+    assert bot.retriever.lexical.last_sync["how"] in {"caught up", "loaded"}
+
+
+def test_a_stale_or_broken_saved_index_is_rebuilt(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, DOCS)
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    folder = settings.data_dir / "lexical" / settings.collection
+    state = json.loads((folder / "state.json").read_text())
+    (folder / state["delta"]).write_text("{broken")
+    reader = LexicalStore(bot.store, settings)
+    reader.sync()
+    assert reader.last_sync["how"] == "built"  # unreadable: rebuilt and saved again
+    again = LexicalStore(bot.store, settings)
+    again.sync()
+    assert again.last_sync["how"] == "loaded"
+    other = LexicalStore(
+        bot.store, settings.model_copy(update={"lexical_ngram": 2 if settings.lexical_ngram != 2 else 3})
+    )
+    other.sync()
+    assert other.last_sync["how"] == "built"  # other build settings
+    bot.store.drop()  # what `ingest --rebuild` does: a new collection, seq starts again
+    bot.ingest([docs])
+    fresh = LexicalStore(bot.store, settings)
+    index = fresh.sync()
+    assert fresh.last_sync["how"] == "loaded"  # ingest rebuilt and saved it for the new collection
+    assert index.ids_alive() == bot.store.ids()
+    stale = LexicalStore(bot.store, settings)
+    stale.seq, stale.key = 99, fresh.key  # a reader that saw more runs than the store has
+    stale.index = index
+    stale.sync()
+    assert stale.last_sync["how"] == "built"
+
+
+def test_the_contextual_header_is_indexed(settings: Settings, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, {"a.md": "# 製品ガイド\n\n## 保守契約\n\n年に一度の点検が含まれる。\n", **DOCS})
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    index = bot.retriever.lexical_index()
+    words = default_tokenizer().tokenize("保守契約")
+    assert index.search(WORDS, words, 1)[0][0] in {c.id for c in bot.store.all_chunks() if "点検" in c.text}
+    assert index.search(NGRAMS, char_ngrams("製品ガイド", settings.lexical_ngram), 1)
+    assert not np.isnan(index.field_scores(NGRAMS, ["保守"])).any()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from assistant.errors import IndexNotFoundError, InvalidQuestionError, StoreUnavailableError
+from assistant.evals import metrics
+from assistant.evals.dataset import EvalRecord, load_dataset
 from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.text import CitationRenumberer
@@ -15,42 +16,62 @@ from assistant.types import Answer, Delta, Turn
 
 from .conftest import free_port
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "seed_questions.jsonl").open()]
-ANSWERABLE = [c for c in CASES if not c.get("refuse")]
-OFF_TOPIC = [c for c in CASES if c.get("refuse")]
+# Measured 2026-11-30 on the test split (default settings, the seed document alone): Japanese
+# 27/33, English 8/14, near-topic refused 6/15. Floors about one question below.
+JA_FLOOR, EN_FLOOR, NEAR_TOPIC_FLOOR = 0.78, 0.5, 0.33
+
+# The seed questions of the test split (never tuned on; see evals/README.md).
+TEST_SPLIT = Path(__file__).resolve().parents[1] / "evals" / "datasets" / "test" / "seed_qa.jsonl"
+RECORDS = load_dataset(TEST_SPLIT)
+ANSWERABLE = [r for r in RECORDS if not r.expect_refusal]
+NEAR_TOPIC = [r for r in RECORDS if "type:near-topic" in r.tags]
+OFF_TOPIC = [r for r in RECORDS if "type:off-topic" in r.tags]
 
 
-def correct(answer: Answer, case: dict[str, object]) -> bool:
-    expected = case["expect"]
-    assert isinstance(expected, list)
-    if answer.refused or not any(e in answer.answer for e in expected):
+def correct(answer: Answer, record: EvalRecord) -> bool:
+    """The answer states the expected fact, and a passage it cites is from the reference section."""
+    if answer.refused:
         return False
-    # The cited passage holds what the answer says.
-    return any(c.cited and any(e in c.text.replace("**", "") for e in expected) for c in answer.citations)
+    refs, entity = record.reference_answers, record.reference_entity
+    fact = metrics.contains_reference(answer.answer, refs, entity=entity) == 1.0 or (
+        not entity and metrics.answer_f1(answer.answer, refs) >= 0.5
+    )
+    cited = [metrics.Passage.from_citation(c) for c in answer.cited]
+    return fact and any(metrics.source_matches(s, p) for s in record.reference_sources for p in cited)
 
 
 @pytest.mark.slow
 def test_seed_questions_are_answered_with_citations(seed_bot: Assistant) -> None:
-    results = {case["q"]: correct(seed_bot.ask(case["q"]), case) for case in ANSWERABLE}
-    ja = [q for q in results if not q.isascii()]
-    en = [q for q in results if q.isascii()]
-    ja_ok = [q for q in ja if results[q]]
-    en_ok = [q for q in en if results[q]]
+    results = {r.id: correct(seed_bot.ask(r.question), r) for r in ANSWERABLE}
+    ja = [r.id for r in ANSWERABLE if "lang:ja" in r.tags]
+    en = [r.id for r in ANSWERABLE if "lang:en" in r.tags]
+    ja_ok = [i for i in ja if results[i]]
+    en_ok = [i for i in en if results[i]]
     print(f"\nJapanese {len(ja_ok)}/{len(ja)}, English {len(en_ok)}/{len(en)}")
-    print("wrong:", [q for q, ok in results.items() if not ok])
-    assert len(ja_ok) >= 20 and len(ja_ok) == len(ja)
-    assert len(en_ok) >= 5
+    print("wrong:", [i for i, ok in results.items() if not ok])
+    # Floors a little below what the default pipeline reaches (measured with `make eval-gate`'s
+    # settings, recorded in evals/thresholds.toml); they rise as the answerer improves.
+    assert len(ja_ok) >= JA_FLOOR * len(ja)
+    assert len(en_ok) >= EN_FLOOR * len(en)
 
 
 @pytest.mark.slow
 def test_off_topic_questions_get_i_dont_know(seed_bot: Assistant) -> None:
-    for case in OFF_TOPIC:
-        answer = seed_bot.ask(case["q"])
-        assert answer.refused, (case["q"], answer.answer)
+    assert OFF_TOPIC
+    for record in OFF_TOPIC:
+        answer = seed_bot.ask(record.question)
+        assert answer.refused, (record.id, answer.answer)
         assert ("分かりません" in answer.answer or "見つかりません" in answer.answer) == (
             answer.language == "ja"
         )
         assert answer.citations and not answer.cited  # the closest passages, none of them cited
+
+
+@pytest.mark.slow
+def test_near_topic_questions_are_mostly_refused(seed_bot: Assistant) -> None:
+    refused = [r.id for r in NEAR_TOPIC if seed_bot.ask(r.question).refused]
+    print(f"\nnear-topic refused {len(refused)}/{len(NEAR_TOPIC)}")
+    assert len(refused) >= NEAR_TOPIC_FLOOR * len(NEAR_TOPIC)
 
 
 @pytest.mark.slow

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from assistant.errors import IndexMismatchError
 from assistant.pipeline import Assistant
 from assistant.retrieval import fuse
+from assistant.splitting import header_format
 
 
 def test_rrf_rewards_agreement_between_the_lists() -> None:
@@ -31,3 +35,26 @@ def test_both_fusions_find_the_passage_end_to_end(bot: Assistant, fusion: str) -
     bot.settings = bot.retriever.settings = bot.settings.model_copy(update={"fusion": fusion})
     found = bot.retriever.search("LinuxホストでWindowsのコンテナを直接動かせますか？").chunks
     assert "Windowsのコンテナを直接動かすことはできません" in found[0].text
+
+
+def test_the_contextual_header_is_what_is_embedded(bot: Assistant, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text(
+        "# 製品ガイド\n\n## 保守契約\n\n年に一度の点検が含まれる。\n", encoding="utf-8"
+    )
+    bot.ingest([docs])
+    (chunk,) = bot.store.all_chunks()
+    with_header = bot.embedder.embed_documents(["製品ガイド > 保守契約\n" + chunk.text])[0]
+    without = bot.embedder.embed_documents([chunk.text])[0]
+    assert bot.store.query(with_header, 1)[0][1] == pytest.approx(1.0, abs=1e-4)
+    assert bot.store.query(without, 1)[0][1] < 0.99
+    assert bot.store.manifest()["header_format"] == header_format(True)  # type: ignore[index]
+
+
+def test_an_index_built_with_another_header_asks_for_a_rebuild(bot: Assistant, tmp_path: Path) -> None:
+    bot.ingest()
+    other = Assistant(bot.settings.model_copy(update={"contextual_header": False}))
+    with pytest.raises(IndexMismatchError, match="header_format") as error:
+        other.ingest()
+    assert "--rebuild" in error.value.hint

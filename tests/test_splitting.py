@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 
 from assistant.loading import Document, load_file
-from assistant.splitting import SplitterConfig, split_document
+from assistant.splitting import SplitterConfig, contextual_text, split_document
 from assistant.text import split_sentences
 
 from .conftest import CORPUS
@@ -79,3 +79,16 @@ def test_seed_document_chunks_cover_all_text() -> None:
     for fact in ("数MB〜数百MB", "ハイパーバイザー", "Build once, run anywhere", "OpenShift Virtualization"):
         assert fact in joined
     assert any(c.heading == "各技術の詳細 > 1. 仮想マシン (Virtual Machine) > 主な特徴" for c in chunks)
+
+
+def test_contextual_text_puts_title_and_headings_before_the_passage() -> None:
+    doc = Document(
+        "/x/guide.md", "# 製品ガイド\n\n## 保守契約\n\n年に一度の点検が含まれる。\n", "製品ガイド", "h"
+    )
+    (chunk,) = split_document(doc, SplitterConfig())
+    assert chunk.heading_path == ["保守契約"]
+    text = contextual_text(chunk.text, chunk.title, chunk.heading_path)
+    assert text.split("\n")[0] == "製品ガイド > 保守契約" and text.endswith("年に一度の点検が含まれる。")
+    assert chunk.embedding_text == text
+    assert contextual_text(chunk.text, chunk.title, chunk.heading_path, header=False) == chunk.text
+    assert contextual_text("本文", "", []) == "本文"  # no context, no empty header line

@@ -1,7 +1,7 @@
 """``assistant eval``: run a dataset through the pipeline, report, gate; or compare two runs.
 
-assistant eval evals/datasets/seed_qa.jsonl --thresholds evals/thresholds.toml
-assistant eval run DATASET [options]          (the same, spelled out)
+assistant eval evals/datasets/test/seed_qa.jsonl --thresholds evals/thresholds.toml
+assistant eval run DATASET [options]          (a file, or a split directory such as evals/datasets/dev)          (the same, spelled out)
 assistant eval compare RUN_A RUN_B            (metric deltas and flipped questions)
 """
 
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
-  assistant eval evals/datasets/seed_qa.jsonl
-  assistant eval evals/datasets/seed_qa.jsonl --thresholds evals/thresholds.toml --out artifacts/eval
+  assistant eval evals/datasets/dev/seed_qa.jsonl            # calibrate on the development split
+  assistant eval evals/datasets/test/seed_qa.jsonl --thresholds evals/thresholds.toml --out artifacts/eval
   assistant eval run my_questions.csv --corpus docs/ --limit 20 --json
   assistant eval compare artifacts/eval-before artifacts/eval-after
 """
@@ -38,7 +38,12 @@ def register(subparsers: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", nargs="+", metavar="DATASET | run DATASET | compare RUN_A RUN_B")
+    p.add_argument(
+        "target",
+        nargs="+",
+        metavar="DATASET | run DATASET | compare RUN_A RUN_B",
+        help="a dataset file, or a directory of them (a split: evals/datasets/dev or evals/datasets/test)",
+    )
     p.add_argument(
         "--corpus",
         type=Path,
@@ -46,7 +51,9 @@ def register(subparsers: Any) -> None:
         help="files or directories to index before evaluating (default: the configured corpus)",
     )
     p.add_argument("--out", type=Path, help="run directory (default: DATA_DIR/evals/<dataset>-<settings>)")
-    p.add_argument("--thresholds", type=Path, help="TOML file with [min] and [max] metric thresholds")
+    p.add_argument(
+        "--thresholds", type=Path, help="TOML file with [min]/[max] floors and [goal] targets (reported)"
+    )
     p.add_argument(
         "--min",
         action="append",
@@ -92,14 +99,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         target = target[1:]
     if len(target) != 1:
         raise ConfigError(
-            "`assistant eval` takes one dataset file.", "Example: assistant eval evals/datasets/seed_qa.jsonl"
+            "`assistant eval` takes one dataset file.",
+            "Example: assistant eval evals/datasets/dev/seed_qa.jsonl",
         )
     return evaluate(Path(target[0]), settings, args)
 
 
 def evaluate(dataset: Path, settings: Settings, args: argparse.Namespace) -> int:
     from assistant.evals.dataset import load_dataset
-    from assistant.evals.gate import check, load_thresholds
+    from assistant.evals.gate import check, load_thresholds, metric_rows
     from assistant.evals.report import write_reports
     from assistant.evals.runner import corpus_fingerprint, default_out_dir, read_results, run_eval
     from assistant.pipeline import Assistant
@@ -126,9 +134,19 @@ def evaluate(dataset: Path, settings: Settings, args: argparse.Namespace) -> int
     )
     results = read_results(out_dir)
     wanted = {r.id for r in records}
-    paths = write_reports(out_dir, summary, [results[i] for i in results if i in wanted])
+    paths = write_reports(out_dir, summary, [results[i] for i in results if i in wanted], thresholds)
     gate = check(summary["metrics"], thresholds)
-    summary["gate"] = {"passed": gate.passed, "failures": gate.failures, "checked": gate.checked}
+    summary["gate"] = {
+        "passed": gate.passed,
+        "failures": gate.failures,
+        "checked": gate.checked,
+        "goals": {
+            r["name"]: r["goal_met"]
+            for r in metric_rows(summary["metrics"], thresholds)
+            if r["goal"] is not None
+        },
+        "measured_with": thresholds.measured.get("fingerprint"),
+    }
     if args.json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
@@ -141,6 +159,8 @@ def format_summary(summary: dict[str, Any], reports: list[Path]) -> str:
     lines = [
         f"{c['questions']} questions ({c['answerable']} answerable, {c['expect_refusal']} expecting a "
         f"refusal): {c['passed']} passed, {c['refused']} refused, {c['errors']} errors",
+        f"split {summary['dataset'].get('split') or '-'}, settings {summary.get('fingerprint')}, "
+        f"revision {summary.get('git_revision') or '-'}",
         f"corpus {summary['corpus']['documents']} documents / {summary['corpus']['chunks']} chunks "
         f"(fingerprint {summary['corpus']['sha256'][:12]}); embedder {summary['pipeline']['embedder']}, "
         f"answerer {summary['pipeline']['answerer']}, top_k {summary['pipeline']['top_k']}",
@@ -152,6 +172,16 @@ def format_summary(summary: dict[str, Any], reports: list[Path]) -> str:
     lines += ["", f"results: {Path(summary['run']['out_dir']) / 'results.jsonl'}"]
     lines += [f"report:  {p}" for p in reports]
     gate = summary.get("gate")
+    if gate and gate.get("measured_with") and gate["measured_with"] != summary.get("fingerprint"):
+        lines.append(
+            f"warning: the thresholds were measured with settings {gate['measured_with']}, this run used "
+            f"{summary.get('fingerprint')}: re-measure them (evals/README.md) before trusting the gate"
+        )
+    if gate and gate.get("goals"):
+        reached = [name for name, ok in gate["goals"].items() if ok]
+        lines.append(
+            f"goals: {len(reached)} of {len(gate['goals'])} reached ({', '.join(reached) or 'none'})"
+        )
     if gate and gate["checked"]:
         if gate["passed"]:
             lines.append(f"gate: passed ({gate['checked']} thresholds)")

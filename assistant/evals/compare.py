@@ -29,8 +29,16 @@ def load_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
 
 
 def compare_runs(a: Path, b: Path) -> dict[str, Any]:
+    """Deltas of B against A. Runs scored with different metric definitions are refused
+    (their numbers do not measure the same thing); other settings are flagged first."""
     sa, ra = load_run(a)
     sb, rb = load_run(b)
+    va, vb = sa.get("metrics_version", 1), sb.get("metrics_version", 1)
+    if va != vb:
+        raise AssistantError(
+            f"{a} and {b} were scored with different metric definitions (versions {va} and {vb}).",
+            "Run both again with the same version of the eval suite (--fresh), then compare.",
+        )
     deltas = {}
     for name in dict.fromkeys([*sa["metrics"], *sb["metrics"]]):
         va, vb = sa["metrics"].get(name), sb["metrics"].get(name)
@@ -58,6 +66,7 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
         "b": str(b),
         "same_corpus": sa["corpus"]["sha256"] == sb["corpus"]["sha256"],
         "same_dataset": sa["dataset"]["sha256"] == sb["dataset"]["sha256"],
+        "fingerprint": {"a": sa.get("fingerprint"), "b": sb.get("fingerprint")},
         "settings_changed": settings,
         "metrics": deltas,
         "flipped": flips,
@@ -74,6 +83,9 @@ def format_comparison(c: dict[str, Any]) -> str:
         )
     if not c["same_dataset"]:
         lines.append("! the dataset differs between the runs")
+    fp = c.get("fingerprint") or {}
+    if fp.get("a") != fp.get("b"):
+        lines.append(f"! the settings differ (fingerprint {fp.get('a')} -> {fp.get('b')}):")
     for key, v in c["settings_changed"].items():
         lines.append(f"! setting {key}: {v['a']!r} -> {v['b']!r}")
     lines += ["", f"{'metric':<24}{'A':>10}{'B':>10}{'delta':>10}"]

@@ -47,6 +47,14 @@ RECORD_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"type": "string", "minLength": 1},
         },
+        "reference_entity": {
+            "description": "Comparison questions: the side asked for (a name or its aliases); "
+            "contains_reference then requires the reference in a clause of the answer naming it.",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ],
+        },
         "expect_refusal": {
             "type": "boolean",
             "description": "True when the corpus cannot answer the question.",
@@ -72,6 +80,7 @@ class EvalRecord:
     reference_sources: list[str] = field(default_factory=list)
     expect_refusal: bool = False
     tags: list[str] = field(default_factory=list)
+    reference_entity: list[str] = field(default_factory=list)
     notes: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     line: int = 0
@@ -86,8 +95,47 @@ class EvalRecord:
         return data
 
 
+SPLITS = ("dev", "test")
+DATASET_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".yaml", ".yml")
+
+
+def dataset_split(path: Path) -> str | None:
+    """``dev`` or ``test`` when the dataset lives in (or is) a split directory."""
+    for part in (path.name, path.parent.name):
+        if part in SPLITS:
+            return part
+    return None
+
+
+def dataset_files(path: Path) -> list[Path]:
+    """The files of a dataset: the file itself, or every dataset file in a directory
+    (a split such as ``evals/datasets/test/``), sorted by name."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATASET_SUFFIXES)
+        if not files:
+            raise DatasetError(
+                f"Dataset directory {path} holds no dataset file.", "Put .jsonl, .csv or .yaml files in it."
+            )
+        return files
+    return [path]
+
+
 def load_dataset(path: Path) -> list[EvalRecord]:
-    """Read and validate a dataset; the format follows the file's suffix."""
+    """Read and validate a dataset file, or every file of a dataset directory (ids must
+    be unique across them); the format follows each file's suffix."""
+    if path.is_dir():
+        records: list[EvalRecord] = []
+        first: dict[str, Path] = {}
+        for file in dataset_files(path):
+            for record in load_dataset(file):
+                if record.id in first:
+                    raise DatasetError(
+                        f"{file}:{record.line}: duplicate id {record.id!r} (also in {first[record.id]}).",
+                        "Give every question of a split its own id (prefix them per file).",
+                    )
+                first[record.id] = file
+                records.append(record)
+        return records
     if not path.is_file():
         raise DatasetError(f"Dataset {path} does not exist.", "Check the path of the dataset file.")
     suffix = path.suffix.lower()
@@ -107,7 +155,7 @@ def load_dataset(path: Path) -> list[EvalRecord]:
             "Use .jsonl, .csv or .yaml (one record per question).",
         )
     validator = _validator()
-    records: list[EvalRecord] = []
+    records = []
     seen: dict[str, int] = {}
     for line, row in rows:
         errors = sorted(validator.iter_errors(row), key=lambda e: list(e.absolute_path))
@@ -142,6 +190,10 @@ def write_jsonl(records: list[EvalRecord], path: Path) -> None:
                 )
             if r.reference_sources:
                 row["reference_sources"] = r.reference_sources
+            if r.reference_entity:
+                row["reference_entity"] = (
+                    r.reference_entity[0] if len(r.reference_entity) == 1 else r.reference_entity
+                )
             if r.expect_refusal:
                 row["expect_refusal"] = True
             if r.tags:
@@ -163,6 +215,9 @@ def _record(row: dict[str, Any], line: int) -> EvalRecord:
         reference_sources=list(row.get("reference_sources") or []),
         expect_refusal=bool(row.get("expect_refusal", False)),
         tags=list(row.get("tags") or []),
+        reference_entity=[entity]
+        if isinstance(entity := row.get("reference_entity"), str)
+        else list(entity or []),
         notes=row.get("notes", ""),
         metadata=dict(row.get("metadata") or {}),
         line=line,
@@ -249,3 +304,12 @@ def _yaml_rows(path: Path, text: str) -> Iterator[tuple[int, Any]]:
         )
     for node, row in zip(nodes, data, strict=True):
         yield node.start_mark.line + 1, row
+
+
+def answer_in_question(record: EvalRecord) -> list[str]:
+    """The reference answers that already appear in the question (normalised): such a
+    question tests copying, not answering. The dataset check rejects them."""
+    from assistant.evals.metrics import normalize_chars
+
+    question = normalize_chars(record.question)
+    return [a for a in record.reference_answers if normalize_chars(a) and normalize_chars(a) in question]

@@ -1,13 +1,20 @@
 """The CI gate: thresholds on summary metrics; failing ones make a non-zero exit.
 
 Thresholds come from a TOML file and/or flags. ``[min]`` lists metrics that must
-be at least the value, ``[max]`` those that must be at most the value::
+be at least the value, ``[max]`` those that must be at most the value. ``[goal]``
+holds the targets (reported beside the floor, never failing the run; for a metric
+where lower is better the goal is a ceiling), and ``[measured]`` records how the
+floor was measured: the settings ``fingerprint``, ``date``, ``dataset`` and
+``revision``::
 
+    [measured]
+    fingerprint = "c5c0a64f71cd"
     [min]
     "hit@1" = 0.85
-    f1 = 0.4
     [max]
     false_refusal_rate = 0.1
+    [goal]
+    "hit@1" = 0.9
 """
 
 from __future__ import annotations
@@ -19,11 +26,19 @@ from typing import Any
 
 from assistant.errors import ConfigError
 
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "error_rate"})
+
+
+def lower_is_better(metric: str) -> bool:
+    return metric in LOWER_IS_BETTER or metric.startswith("latency_")
+
 
 @dataclass
 class Thresholds:
     minimum: dict[str, float] = field(default_factory=dict)
     maximum: dict[str, float] = field(default_factory=dict)
+    goal: dict[str, float] = field(default_factory=dict)
+    measured: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.minimum or self.maximum)
@@ -51,14 +66,19 @@ def load_thresholds(
             raise ConfigError(f"Thresholds file {path} does not exist.", "Check --thresholds.") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Thresholds file {path} is not valid TOML: {exc}") from None
-        unknown = set(data) - {"min", "max"}
+        unknown = set(data) - {"min", "max", "goal", "measured"}
         if unknown:
             raise ConfigError(
                 f"Thresholds file {path} has unknown sections: {', '.join(sorted(unknown))}.",
-                "Use [min] and [max] tables of metric = value.",
+                "Use [min], [max] and [goal] tables of metric = value (and [measured]).",
             )
         t.minimum.update(_numbers(data.get("min", {}), str(path)))
         t.maximum.update(_numbers(data.get("max", {}), str(path)))
+        t.goal.update(_numbers(data.get("goal", {}), str(path)))
+        measured = data.get("measured", {})
+        if not isinstance(measured, dict):
+            raise ConfigError(f"{path}: [measured] must be a table (fingerprint, date, dataset, revision).")
+        t.measured.update(measured)
     t.minimum.update(_flags(mins or [], "--min"))
     t.maximum.update(_flags(maxs or [], "--max"))
     return t
@@ -80,6 +100,33 @@ def check(metrics: dict[str, Any], thresholds: Thresholds) -> GateResult:
         elif value > limit:
             failures.append(f"{name} = {value:.4f} is above the threshold {limit}")
     return GateResult(failures, len(thresholds.minimum) + len(thresholds.maximum))
+
+
+def metric_rows(metrics: dict[str, Any], thresholds: Thresholds) -> list[dict[str, Any]]:
+    """Per metric: value, floor (the gate's limit) and goal, and whether each is met."""
+    rows = []
+    for name, value in metrics.items():
+        low = lower_is_better(name)
+        floor = thresholds.maximum.get(name) if low else thresholds.minimum.get(name)
+        goal = thresholds.goal.get(name)
+
+        def met(limit: float | None, value: Any = value, low: bool = low) -> bool | None:
+            if limit is None or value is None:
+                return None
+            return bool(value <= limit if low else value >= limit)
+
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "floor": floor,
+                "goal": goal,
+                "lower_is_better": low,
+                "floor_met": met(floor),
+                "goal_met": met(goal),
+            }
+        )
+    return rows
 
 
 def _numbers(table: Any, where: str) -> dict[str, float]:

@@ -30,7 +30,7 @@ from langchain_core.messages import HumanMessage
 
 from assistant.evals import metrics as m
 from assistant.evals.dataset import EvalRecord
-from assistant.settings import Settings
+from assistant.pipeline import Assistant
 from assistant.text import detect_language
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,10 @@ def judge_messages(metric: str, record: EvalRecord, answer: dict[str, Any]) -> l
 class Judge:
     """Grades answers with a chat model; built once per run by `make_judge`."""
 
-    def __init__(self, answerer: Any, repeats: int = 1) -> None:
-        # Same server, retries and timeouts as the answerer; deterministic and not streamed.
-        self.llm = answerer.with_chat_options(temperature=0.0, streaming=False)
-        self.model: str = answerer.name
+    def __init__(self, llm: Any, model: str, repeats: int = 1) -> None:
+        # The answerer's chat model (same server, retries and timeouts), deterministic, not streamed.
+        self.llm = llm
+        self.model = model
         self.repeats = max(1, int(repeats))
 
     def ask(self, messages: list[HumanMessage]) -> tuple[float | None, str]:
@@ -167,30 +167,18 @@ class Judge:
         return row or None
 
 
-def make_judge(settings: Settings, answerer: Any = None, repeats: int = 1) -> Judge | None:
-    """The judge for a run, or None: no language model (extractive), or ``repeats`` < 1."""
-    provider = settings.answerer.partition(":")[0].strip().lower()
+def make_judge(bot: Assistant, repeats: int = 1) -> Judge | None:
+    """The judge for a run, or None: no language model (extractive), or ``repeats`` < 1.
+
+    The chat model comes from the assistant under test (`Assistant.judge_model`)."""
+    provider = bot.settings.answerer.partition(":")[0].strip().lower()
     if repeats < 1 or provider in NO_LLM_PROVIDERS:
         return None
-    if answerer is None:
-        from assistant.answerers import get_answerer
-        from assistant.embedders import get_embedder
-
-        answerer = get_answerer(
-            settings.answerer, settings, get_embedder(settings.embedder, settings.models_dir)
-        )
-    if not callable(getattr(answerer, "with_chat_options", None)):
-        log.info("answerer %s has no chat model to judge with", getattr(answerer, "name", provider))
+    llm = bot.judge_model()
+    if llm is None:
+        log.info("answerer %s has no chat model to judge with", bot.settings.answerer)
         return None
-    return Judge(answerer, repeats)
-
-
-def judge_answer(
-    settings: Settings, record: EvalRecord, answer: dict[str, Any], *, judge: Judge | None = None
-) -> dict[str, Any] | None:
-    """Judge scores of one answer, or ``None`` when no LLM backend is configured (the default)."""
-    judge = judge or make_judge(settings)
-    return judge.score(record, answer) if judge is not None else None
+    return Judge(llm, bot.answerer_name(), repeats)
 
 
 def summarize_judge(rows: Sequence[dict[str, Any]], model: str | None, repeats: int) -> dict[str, Any]:
@@ -222,6 +210,8 @@ def summarize_judge(rows: Sequence[dict[str, Any]], model: str | None, repeats: 
 
 
 def _describe(exc: BaseException) -> str:
-    from assistant.answerers.llm import describe
-
-    return describe(exc)
+    """One line for the log: the HTTP status or the exception type, and the first line of the message."""
+    code = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    first = str(exc).splitlines()[0][:160] if str(exc) else ""
+    prefix = f"HTTP {code}" if code else type(exc).__name__
+    return f"{prefix}: {first}" if first and first != prefix else prefix

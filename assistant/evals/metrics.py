@@ -16,10 +16,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_CITATION_MARK = re.compile(r"\s*\[\d+\]")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+import numpy as np
+
+from assistant import text as textutil
+
+_JAPANESE = textutil.JAPANESE
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_SENTENCE = re.compile(r".*?(?:[。．！？!?]+|\.(?=\s|\[|$)|$)(?:\s*\[\d+\])*")
+_CLAUSE = re.compile(r"[、；;|｜]")
+_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+"
+)
+_ARTICLE_WORDS = frozenset({"a", "an", "the"})
 
 
 # --- relevance ------------------------------------------------------------------------
@@ -39,7 +46,7 @@ class Passage:
     def from_citation(cls, c: Any) -> Passage:
         get = c.get if isinstance(c, Mapping) else lambda k, d=None: getattr(c, k, d)
         return cls(
-            str(get("chunk_id", "")),
+            str(get("chunk_id") or get("id") or ""),  # `types.Passage` calls it id
             str(get("source", "")),
             list(get("heading_path") or []),
             str(get("text", "")),
@@ -114,34 +121,22 @@ def mrr_at_k(relevance: Sequence[set[int]], k: int) -> float:
 
 
 def ndcg_at_k(relevance: Sequence[set[int]], k: int, total: int) -> float:
-    """Binary nDCG: a passage gains 1 when it satisfies a reference item not yet satisfied."""
+    """Standard binary nDCG: each relevant passage in the first k gains 1/log2(rank+1);
+    the ideal ranks min(k, relevant passages) relevant ones first, so the maximum is 1."""
     if total <= 0:
         return 0.0
-    seen: set[int] = set()
-    dcg = 0.0
-    for rank, items in enumerate(relevance[:k], start=1):
-        new = items - seen
-        if new:
-            dcg += 1.0 / math.log2(rank + 1)
-            seen |= new
-    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(k, total) + 1))
-    return dcg / ideal
+    gains = [1.0 if items else 0.0 for items in relevance[:k]]
+    dcg = sum(g / math.log2(rank + 1) for rank, g in enumerate(gains, start=1))
+    relevant = sum(1 for items in relevance if items)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(k, relevant) + 1))
+    return dcg / ideal if ideal else 0.0
 
 
 # --- text normalisation ---------------------------------------------------------------
 
 
-def strip_citations(text: str) -> str:
-    return _CITATION_MARK.sub("", text).strip()
-
-
-def is_japanese(text: str) -> bool:
-    return bool(_JAPANESE.search(text))
-
-
-def _character_mode(answer: str, reference: str) -> bool:
-    """Compare characters when either text is Japanese (words are not separated by spaces)."""
-    return is_japanese(reference) or is_japanese(answer)
+strip_citations = textutil.strip_citations
+is_japanese = textutil.has_japanese
 
 
 def normalize_squad(text: str) -> str:
@@ -158,6 +153,23 @@ def normalize_chars(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in {"P", "S", "Z", "C"})
 
 
+def f1_tokens(text: str) -> list[str]:
+    """Tokens of one text, whatever the other text's language: each Japanese character is
+    a token, and so is each word of other scripts (SQuAD normalisation: lower case, no
+    punctuation, no articles). Mixed text gets both kinds, in order."""
+    text = unicodedata.normalize("NFKC", strip_citations(text)).lower()
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(text):
+        piece = match.group(0)
+        if _JAPANESE.fullmatch(piece):
+            tokens.append(piece)
+            continue
+        word = "".join(ch for ch in piece if unicodedata.category(ch)[0] not in {"P", "S", "Z", "C"})
+        if word and word not in _ARTICLE_WORDS:
+            tokens.append(word)
+    return tokens
+
+
 # --- answers --------------------------------------------------------------------------
 
 
@@ -167,25 +179,17 @@ def _best(answer: str, references: Iterable[str], fn: Any) -> float:
 
 
 def exact_match(answer: str, references: Sequence[str]) -> float:
-    """1 if the normalised answer equals a normalised reference."""
-
-    def one(a: str, r: str) -> float:
-        if _character_mode(a, r):
-            return float(normalize_chars(a) == normalize_chars(r))
-        return float(normalize_squad(strip_citations(a)) == normalize_squad(r))
-
-    return _best(answer, references, one)
+    """1 if the answer's tokens equal a reference's tokens (see `f1_tokens`)."""
+    return _best(answer, references, lambda a, r: float(f1_tokens(a) == f1_tokens(r)))
 
 
 def token_f1(answer: str, reference: str) -> float:
-    """SQuAD token F1 (English)."""
-    pred = normalize_squad(strip_citations(answer)).split()
-    gold = normalize_squad(reference).split()
-    return _overlap_f1(pred, gold)
+    """SQuAD token F1 over `f1_tokens` (words for English, characters for Japanese)."""
+    return _overlap_f1(f1_tokens(answer), f1_tokens(reference))
 
 
 def char_f1(answer: str, reference: str) -> float:
-    """Character F1 over normalised characters (Japanese)."""
+    """Character F1 over normalised characters."""
     return _overlap_f1(list(normalize_chars(answer)), list(normalize_chars(reference)))
 
 
@@ -200,34 +204,61 @@ def _overlap_f1(pred: Sequence[str], gold: Sequence[str]) -> float:
 
 
 def answer_f1(answer: str, references: Sequence[str]) -> float:
-    """Best F1 over the references: character F1 when Japanese is involved, else token F1."""
-    return _best(answer, references, lambda a, r: char_f1(a, r) if _character_mode(a, r) else token_f1(a, r))
+    """Best token F1 over the references, each text tokenised by its own language."""
+    return _best(answer, references, token_f1)
 
 
-def contains_reference(answer: str, references: Sequence[str]) -> float:
-    """1 if a normalised reference occurs inside the normalised answer."""
+def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    n = len(needle)
+    return bool(n) and any(list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+
+
+def _names(text: str, entities: Sequence[str]) -> bool:
+    have = normalize_chars(text)
+    return any(normalize_chars(e) and normalize_chars(e) in have for e in entities)
+
+
+def contains_reference(
+    answer: str, references: Sequence[str], entity: str | Sequence[str] | None = None
+) -> float:
+    """1 if a reference's tokens occur, in order, inside the answer's tokens.
+
+    ``entity`` (comparison questions: the side asked for, one name or its aliases)
+    requires the reference to sit in a clause of the answer that names that side,
+    so an answer listing both columns does not pass for either; a reference that
+    names the entity itself is scored as it stands.
+    """
+    entities = [entity] if isinstance(entity, str) else list(entity or [])
 
     def one(a: str, r: str) -> float:
-        if _character_mode(a, r):
-            ref = normalize_chars(r)
-            return float(bool(ref) and ref in normalize_chars(a))
-        ref = normalize_squad(r)
-        return float(bool(ref) and f" {ref} " in f" {normalize_squad(strip_citations(a))} ")
+        ref = f1_tokens(r)
+        if not entities or _names(r, entities):
+            return float(_contains_tokens(f1_tokens(a), ref))
+        return float(
+            any(_names(c, entities) and _contains_tokens(f1_tokens(c), ref) for c in answer_clauses(a))
+        )
 
     return _best(answer, references, one)
 
 
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+def cosine(a: Any, b: Any) -> float:
+    """Cosine similarity of two vectors (0 when one is all zeros)."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb / norm) if norm else 0.0
 
 
 def split_answer_sentences(answer: str) -> list[str]:
-    """Sentences of an answer, each with its own citation marks kept."""
-    parts = [m.group(0) for line in answer.splitlines() for m in _SENTENCE.finditer(line)]
-    return [p.strip() for p in parts if normalize_chars(p)]
+    """Sentences of an answer with their own citation marks (`assistant.text`): a sentence
+    ends at a line end, at sentence-final punctuation or after a run of citation marks,
+    since a table-row answer ("起動速度: 高速（秒単位） [1] …") has no full stop."""
+    return [s for s in textutil.split_answer_sentences(answer) if normalize_chars(s)]
+
+
+def answer_clauses(answer: str) -> list[str]:
+    """Answer sentences cut further at 、 ; and table cell bars: the unit a comparison
+    value is attributed to a side in."""
+    return [c for s in split_answer_sentences(answer) for c in _CLAUSE.split(s) if normalize_chars(c)]
 
 
 def bigram_support(sentence: str, passage: str) -> float:
@@ -252,7 +283,7 @@ def faithfulness(answer: str, passages: Sequence[Passage], threshold: float = 0.
         return None
     supported = 0
     for sentence in sentences:
-        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        numbers = set(textutil.citation_numbers(sentence))
         pool = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)] or cited
         if any(bigram_support(strip_citations(sentence), p.text) >= threshold for p in pool):
             supported += 1
@@ -282,13 +313,9 @@ def refusal_scores(expected: Sequence[bool], refused: Sequence[bool]) -> dict[st
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100), like numpy's default."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    """Linear-interpolated percentile (q in 0..100), numpy's default; 0 for no values.
+    The one percentile of the project."""
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else 0.0
 
 
 def latency(timings: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:

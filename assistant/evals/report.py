@@ -1,6 +1,8 @@
 """Reports of a run: Markdown and a self-contained HTML page with inline PNG plots.
 
-Every piece of dataset or answer text is escaped. The plots are drawn with
+One report model (`report_model`: plain data) is rendered through two Jinja2
+templates in ``templates/``; every piece of dataset or answer text is escaped
+(HTML autoescaping; a Markdown escape filter). The plots are drawn with
 matplotlib's Agg backend (no display) and embedded as base64, so the HTML file
 needs nothing else to open.
 """
@@ -14,53 +16,66 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.evals.gate import Thresholds, metric_rows
+
 DEFINITIONS: dict[str, str] = {
     "hit@k": "1 if one of the first k passages given to the answerer is relevant, averaged over "
     "answerable questions with a reference. Relevant: it matches a reference source (path "
     "suffix, path#Heading, or chunk id) or, with no sources given, contains a reference answer.",
     "recall@k": "Share of a question's reference sources found in the first k passages.",
     "mrr@k": "1/rank of the first relevant passage within the first k (0 if none).",
-    "ndcg@k": "Binary nDCG: a passage gains 1/log2(rank+1) when it matches a reference not "
-    "matched before; divided by the ideal for min(k, number of references).",
+    "ndcg@k": "Standard binary nDCG: each relevant passage in the first k gains 1/log2(rank+1); divided "
+    "by the ideal ranking of min(k, relevant passages) relevant ones first (maximum 1).",
     "exact_match": "1 if the normalised answer equals a normalised reference answer.",
-    "f1": "Token F1 with SQuAD normalisation for English; character F1 over NFKC characters "
-    "without punctuation or spaces when the answer or reference is Japanese (best over alternatives).",
-    "contains_reference": "1 if a normalised reference answer occurs inside the normalised answer.",
+    "f1": "Token F1, each text tokenised by its own language: Japanese characters and words of other "
+    "scripts (SQuAD normalisation), NFKC, no punctuation; best over the reference alternatives.",
+    "contains_reference": "1 if a reference's tokens occur in order inside the answer's; for comparison "
+    "questions (reference_entity) inside a clause that names the side asked for.",
     "semantic_similarity": "Cosine similarity of the answer and the reference answer, both "
     "embedded with the configured embedder.",
-    "faithfulness": "Share of answer sentences supported by a passage they cite (uncited: by "
-    "any cited passage); supported = at least 80% of the sentence's character bigrams occur in it.",
+    "faithfulness": "Share of answer sentences (split at sentence ends, citation marks and line ends) "
+    "supported by a passage they cite (uncited: by any cited passage); supported = at least 80% of "
+    "the sentence's character bigrams occur in it.",
     "citation_precision": "Share of the cited passages that are relevant.",
     "refusal_precision": "Of the questions the assistant refused, the share that expected a refusal.",
     "refusal_recall": "Of the questions that expected a refusal, the share it refused.",
     "false_refusal_rate": "Of the answerable questions, the share it refused.",
+    "error_rate": "Share of questions that ended in an error (an invalid question, a failing model): "
+    "neither answered nor refused; refusal metrics leave them out, the pass rate counts them as failed.",
     "pass_rate": "Share of questions passed: refused when a refusal is expected; otherwise not "
     "refused, a relevant passage in the top k, and the answer contains the reference or F1 >= 0.5.",
     "latency": "Seconds per pipeline stage over all questions (p50, p95), from Answer.timings.",
 }
 
 
-def write_reports(out_dir: Path, summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[Path]:
+def write_reports(
+    out_dir: Path,
+    summary: dict[str, Any],
+    results: Sequence[dict[str, Any]],
+    thresholds: Thresholds | None = None,
+) -> list[Path]:
     """Write ``report.md`` and ``report.html``; return their paths."""
+    model = report_model(summary, results, thresholds)
     md = out_dir / "report.md"
     page = out_dir / "report.html"
-    md.write_text(markdown_report(summary, results), encoding="utf-8")
-    page.write_text(html_report(summary, results), encoding="utf-8")
+    md.write_text(render("report.md.j2", model), encoding="utf-8")
+    page.write_text(
+        render("report.html.j2", {**model, "plots": plots(summary, results, model)}), encoding="utf-8"
+    )
     return [md, page]
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+def markdown_report(
+    summary: dict[str, Any], results: Sequence[dict[str, Any]], thresholds: Thresholds | None = None
+) -> str:
+    return render("report.md.j2", report_model(summary, results, thresholds))
 
 
-def _md(text: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    out = html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
-    return out.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`").replace("*", "\\*")
+def html_report(
+    summary: dict[str, Any], results: Sequence[dict[str, Any]], thresholds: Thresholds | None = None
+) -> str:
+    model = report_model(summary, results, thresholds)
+    return render("report.html.j2", {**model, "plots": plots(summary, results, model)})
 
 
 def failures(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,60 +90,82 @@ def _expected(row: dict[str, Any]) -> str:
     return f"{refs}" + (f" — sources: {sources}" if sources else "")
 
 
-def markdown_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> str:
-    lines = [f"# Eval report: {_md(Path(summary['dataset']['path']).name)}", ""]
-    lines += _md_header(summary)
-    lines += ["## Metrics", "", "| metric | value | definition |", "| --- | --- | --- |"]
+def report_model(
+    summary: dict[str, Any], results: Sequence[dict[str, Any]], thresholds: Thresholds | None = None
+) -> dict[str, Any]:
+    """Everything a report shows, as plain data: the one input of both templates."""
+    thresholds = thresholds or Thresholds()
     shown: set[str] = set()
-    for name, value in summary["metrics"].items():
-        lines.append(f"| {name} | {_fmt(value)} | {_md(_once(_definition(name), shown))} |")
-    lines += _md_judge(summary.get("judge"))
-    lines += ["", "## Latency (seconds)", "", "| stage | p50 | p95 | mean |", "| --- | --- | --- | --- |"]
-    for stage, row in summary["latency"].items():
-        lines.append(f"| {stage} | {row['p50']:.4f} | {row['p95']:.4f} | {row['mean']:.4f} |")
-    if summary.get("by_tag"):
-        lines += [
-            "",
-            "## By tag",
-            "",
-            "| tag | n | pass rate | hit@1 | f1 |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for tag, row in summary["by_tag"].items():
-            lines.append(
-                f"| {_md(tag)} | {row['n']} | {_fmt(row['pass_rate'])} | {_fmt(row['hit@1'])} "
-                f"| {_fmt(row['f1'])} |"
-            )
-    failed = failures(results)
-    lines += ["", f"## Failures ({len(failed)})", ""]
-    for row in failed:
-        lines += [
-            f"### {_md(row['id'])}: {_md(row['question'])}",
-            "",
-            f"- expected: {_md(_expected(row))}",
-            f"- answer{' (refused)' if row.get('refused') else ''}: {_md(row.get('answer', ''))}",
-            "- passages:",
-        ]
-        for c in row.get("citations", []):
-            lines.append(
-                f"  - [{c['number']}]{' cited' if c.get('cited') else ''} "
-                f"{_md(Path(c['source']).name)} › {_md(' > '.join(c.get('heading_path') or []))} "
-                f"(score {c['score']:.4f}): {_md(c['text'][:240])}"
-            )
-        lines.append("")
-    lines += [
-        "## All questions",
-        "",
-        "| id | question | passed | refused | hit@1 | f1 |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for row in results:
-        sc = row.get("scores", {})
-        lines.append(
-            f"| {_md(row['id'])} | {_md(row['question'])} | {'✓' if sc.get('passed') else '✗'} | "
-            f"{'yes' if row.get('refused') else ''} | {_fmt(sc.get('hit@1'))} | {_fmt(sc.get('f1'))} |"
-        )
-    return "\n".join(lines) + "\n"
+    rows = metric_rows(summary["metrics"], thresholds)
+    for row in rows:
+        row["definition"] = _once(_definition(row["name"]), shown)
+    measured = thresholds.measured.get("fingerprint")
+    judge = summary.get("judge")
+    return {
+        "title": Path(summary["dataset"]["path"]).name,
+        "dataset": summary["dataset"],
+        "split": summary["dataset"].get("split") or "(not a dev/test split)",
+        "fingerprint": summary.get("fingerprint"),
+        "thresholds_fingerprint": measured,
+        "stale_thresholds": bool(
+            measured and summary.get("fingerprint") and measured != summary["fingerprint"]
+        ),
+        "git_revision": summary.get("git_revision") or "(unknown)",
+        "counts": summary["counts"],
+        "corpus": summary["corpus"],
+        "answerer": _answerer_line(summary["answerer"]) if summary.get("answerer") else None,
+        "pipeline": summary["pipeline"],
+        "metrics": rows,
+        "has_targets": any(r["floor"] is not None or r["goal"] is not None for r in rows),
+        "judge": judge,
+        "judge_note": JUDGE_NOTE,
+        "judge_columns": JUDGE_COLUMNS,
+        "judge_rows": _judge_rows(judge) if judge else [],
+        "latency": summary["latency"],
+        "by_tag": summary.get("by_tag") or {},
+        "errors": [r for r in results if r.get("error")],
+        "failures": [
+            {**r, "expected": _expected(r), "passages": r.get("citations", [])} for r in failures(results)
+        ],
+        "results": list(results),
+    }
+
+
+def render(template: str, model: dict[str, Any]) -> str:
+    return _environment().get_template(template).render(**model)
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("assistant.evals", "templates"),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = _md
+    env.filters["fmt"] = _fmt
+    env.filters["name"] = lambda path: Path(str(path)).name
+    return env
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _md(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    out = html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    return out.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`").replace("*", "\\*")
 
 
 # --- the LLM judge (only with an LLM answerer) -------------------------------------------
@@ -157,60 +194,6 @@ def _judge_rows(judge: dict[str, Any]) -> list[tuple[str, list[str], str]]:
     ]  # fmt: skip
 
 
-def _md_judge(judge: dict[str, Any] | None) -> list[str]:
-    if not judge:
-        return []
-    lines = [
-        "",
-        "## LLM judge",
-        "",
-        f"Judge model: `{_md(judge.get('model'))}`, {judge.get('repeats')} run(s) per answer. "
-        + _md(JUDGE_NOTE),
-        "",
-        "| judge metric | " + " | ".join(JUDGE_COLUMNS) + " | questions | definition |",
-        "| --- " * (len(JUDGE_COLUMNS) + 3) + "|",
-    ]
-    for name, cells, definition in _judge_rows(judge):
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_md(definition)} |")
-    if not judge.get("metrics"):
-        lines.append("| (no answer could be judged) |" + " |" * (len(JUDGE_COLUMNS) + 2))
-    return lines
-
-
-def _html_judge(judge: dict[str, Any] | None) -> list[str]:
-    if not judge:
-        return []
-    e = html.escape
-    head = "".join(f"<th>{e(c)}</th>" for c in (*JUDGE_COLUMNS, "questions", "definition"))
-    parts = [
-        '<h2 id="llm-judge">LLM judge</h2>',
-        f"<p>Judge model: <code>{e(str(judge.get('model')))}</code>, {int(judge.get('repeats') or 1)} "
-        f"run(s) per answer. {e(JUDGE_NOTE)}</p>",
-        f"<table><tr><th>judge metric</th>{head}</tr>",
-    ]
-    for name, cells, definition in _judge_rows(judge):
-        parts.append(
-            f"<tr><td>{e(name)}</td>"
-            + "".join(f"<td>{e(c)}</td>" for c in cells)
-            + f"<td>{e(definition)}</td></tr>"
-        )
-    parts.append("</table>")
-    return parts
-
-
-def _md_header(summary: dict[str, Any]) -> list[str]:
-    c, corpus, p = summary["counts"], summary["corpus"], summary["pipeline"]
-    return [
-        f"- questions: {c['questions']} ({c['answerable']} answerable, {c['expect_refusal']} expecting a "
-        f"refusal); passed {c['passed']}, refused {c['refused']}, errors {c['errors']}",
-        f"- corpus: {corpus['documents']} documents, {corpus['chunks']} chunks, fingerprint "
-        f"`{corpus['sha256'][:16]}`",
-        *([f"- answerer: {_md(_answerer_line(summary['answerer']))}"] if summary.get("answerer") else []),
-        "- pipeline: " + ", ".join(f"{k}={_md(v)}" for k, v in p.items()),
-        "",
-    ]
-
-
 def _answerer_line(info: dict[str, Any]) -> str:
     model = info.get("model") or "(none)"
     return f"backend {info.get('backend')}, model {model}"
@@ -231,95 +214,50 @@ def _definition(name: str) -> str:
     return DEFINITIONS.get(base, "")
 
 
-# --- HTML ------------------------------------------------------------------------------
-
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;
-text-align:left;vertical-align:top}th{background:#f3f3f3}.fail{border:1px solid #e0b4b4;
-background:#fff6f6;padding:.6em 1em;margin:1em 0}.passage{font-size:.9em;color:#444;margin:.3em 0}
-.cited{font-weight:bold}img{max-width:100%}code{background:#f3f3f3}"""
+# --- plots ---------------------------------------------------------------------------
 
 
-def html_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> str:
-    e = html.escape
-    shown: set[str] = set()
-    c, corpus = summary["counts"], summary["corpus"]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="ja"><head><meta charset="utf-8">',
-        f"<title>Eval report: {e(Path(summary['dataset']['path']).name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Eval report: {e(Path(summary['dataset']['path']).name)}</h1>",
-        f"<p>{c['questions']} questions ({c['answerable']} answerable, {c['expect_refusal']} expecting a "
-        f"refusal); passed {c['passed']}, refused {c['refused']}, errors {c['errors']}.<br>"
-        f"Corpus: {corpus['documents']} documents, {corpus['chunks']} chunks, fingerprint "
-        f"<code>{e(corpus['sha256'][:16])}</code>."
-        + (f"<br>Answerer: {e(_answerer_line(summary['answerer']))}." if summary.get("answerer") else "")
-        + "</p>",
-        "<h2>Pipeline</h2><table>",
-        *(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in summary["pipeline"].items()),
-        "</table><h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>definition</th></tr>",
-        *(
-            f"<tr><td>{e(n)}</td><td>{e(_fmt(v))}</td><td>{e(_once(_definition(n), shown))}</td></tr>"
-            for n, v in summary["metrics"].items()
-        ),
-        "</table>",
-    ]
-    parts += _html_judge(summary.get("judge"))
-    parts.append("<h2>Plots</h2>")
-    for title, png in plots(summary, results):
-        parts.append(
-            f'<figure><img alt="{e(title)}" src="data:image/png;base64,{png}">'
-            f"<figcaption>{e(title)}</figcaption></figure>"
-        )
-    parts.append(
-        "<h2>Latency (seconds)</h2><table><tr><th>stage</th><th>p50</th><th>p95</th><th>mean</th></tr>"
-    )
-    for stage, row in summary["latency"].items():
-        parts.append(
-            f"<tr><td>{e(stage)}</td><td>{row['p50']:.4f}</td><td>{row['p95']:.4f}</td>"
-            f"<td>{row['mean']:.4f}</td></tr>"
-        )
-    parts.append("</table>")
-    failed = failures(results)
-    parts.append(f"<h2>Failures ({len(failed)})</h2>")
-    for row in failed:
-        parts.append(
-            f'<div class="fail"><h3>{e(row["id"])}: {e(row["question"])}</h3>'
-            f"<p><b>Expected:</b> {e(_expected(row))}</p>"
-            f"<p><b>Answer{' (refused)' if row.get('refused') else ''}:</b> {e(row.get('answer', ''))}</p>"
-        )
-        for cit in row.get("citations", []):
-            cls = "passage cited" if cit.get("cited") else "passage"
-            parts.append(
-                f'<div class="{cls}">[{int(cit["number"])}] {e(Path(cit["source"]).name)} › '
-                f"{e(' > '.join(cit.get('heading_path') or []))} (score {float(cit['score']):.4f}): "
-                f"{e(cit['text'][:400])}</div>"
-            )
-        parts.append("</div>")
-    parts.append(
-        "<h2>All questions</h2><table><tr><th>id</th><th>question</th><th>passed</th>"
-        "<th>refused</th><th>hit@1</th><th>f1</th><th>similarity</th></tr>"
-    )
-    for row in results:
-        sc = row.get("scores", {})
-        parts.append(
-            f"<tr><td>{e(row['id'])}</td><td>{e(row['question'])}</td><td>{'✓' if sc.get('passed') else '✗'}"
-            f"</td><td>{'yes' if row.get('refused') else ''}</td><td>{_fmt(sc.get('hit@1'))}</td>"
-            f"<td>{_fmt(sc.get('f1'))}</td><td>{_fmt(sc.get('semantic_similarity'))}</td></tr>"
-        )
-    parts.append("</table></body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def plots(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(title, base64 PNG) for the score distributions, the hit@k curve and the latency histogram."""
+def plots(
+    summary: dict[str, Any], results: Sequence[dict[str, Any]], model: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """(title, base64 PNG): metrics against floor and goal, the score distributions, the
+    hit@k curve and the latency histogram."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out: list[tuple[str, str]] = []
+    targeted = [
+        r
+        for r in (model or {}).get("metrics", [])
+        if r["value"] is not None
+        and (r["floor"] is not None or r["goal"] is not None)
+        and not r["name"].startswith("latency_")
+    ]
+    if targeted:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(targeted) + 1))
+        ys = list(range(len(targeted)))
+        ax.barh(
+            ys,
+            [r["value"] for r in targeted],
+            color=[
+                "#54a24b" if r["goal_met"] else "#f58518" if r["floor_met"] is not False else "#e45756"
+                for r in targeted
+            ],
+        )
+        for y, r in zip(ys, targeted, strict=True):
+            if r["floor"] is not None:
+                ax.plot([r["floor"]] * 2, [y - 0.4, y + 0.4], color="#222", linewidth=2)
+            if r["goal"] is not None:
+                ax.plot([r["goal"]] * 2, [y - 0.4, y + 0.4], color="#4c78a8", linewidth=2, linestyle="--")
+        ax.set_yticks(
+            ys, [r["name"] + (" (lower is better)" if r["lower_is_better"] else "") for r in targeted]
+        )
+        ax.set_xlim(0, 1.0)
+        ax.invert_yaxis()
+        ax.set_xlabel("value; solid line: floor (gate), dashed: goal")
+        out.append(("Metrics against floor and goal", _png(fig, plt)))
     names = ["f1", "semantic_similarity", "faithfulness", "contains_reference"]
     fig, axes = plt.subplots(1, len(names), figsize=(12, 2.8))
     for ax, name in zip(axes, names, strict=True):

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.errors import AssistantError
 from assistant.evals import metrics as m
-from assistant.evals.dataset import EvalRecord
+from assistant.evals.dataset import EvalRecord, dataset_files, dataset_split
+from assistant.evals.fingerprint import METRICS_VERSION, effective_settings, fingerprint, settings_fingerprint
 from assistant.evals.judge import make_judge, summarize_judge
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -30,27 +31,10 @@ RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 RUN = "run.json"
 
-PIPELINE_FIELDS = (
-    "embedder",
-    "answerer",
-    "chunk_size",
-    "chunk_overlap",
-    "top_k",
-    "candidates",
-    "rrf_k",
-    "dense_weight",
-    "lexical_weight",
-    "min_relevance",
-    "confident_relevance",
-    "min_term_coverage",
-    "max_answer_sentences",
-    "collection",
-)
-
 
 def pipeline_settings(settings: Settings) -> dict[str, Any]:
-    """The settings that change answers; recorded with every run."""
-    return {name: getattr(settings, name) for name in PIPELINE_FIELDS}
+    """The effective settings that change answers; recorded with every run."""
+    return effective_settings(settings)
 
 
 def answerer_info(settings: Settings) -> dict[str, str]:
@@ -61,26 +45,42 @@ def answerer_info(settings: Settings) -> dict[str, str]:
 
 def corpus_fingerprint(bot: Assistant) -> dict[str, Any]:
     """sha256 over the content hashes of the indexed files (independent of where they live)."""
-    files = bot.store.files()
-    digest = hashlib.sha256()
-    for file_hash in sorted(record.file_hash for record in files.values()):
-        digest.update(file_hash.encode())
-    manifest = bot.store.manifest() or {}
-    return {
-        "sha256": digest.hexdigest(),
-        "documents": len(files),
-        "chunks": sum(len(r.ids) for r in files.values()),
-        "splitter_version": manifest.get("splitter_version"),
-    }
+    return bot.corpus_fingerprint()
+
+
+def git_revision() -> str | None:
+    """The checked-out commit of the working directory (``+dirty`` with local changes)."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("+dirty" if dirty else "") if rev else None
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of a dataset file, or over the names and contents of a dataset directory's files."""
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in dataset_files(path):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def default_out_dir(settings: Settings, dataset: Path, corpus: dict[str, Any] | None = None) -> Path:
     """``data_dir/evals/<dataset>-<hash of settings and corpus>``: an unchanged rerun resumes."""
-    key = json.dumps([pipeline_settings(settings), corpus], sort_keys=True, default=str)
+    key = json.dumps([settings_fingerprint(settings), corpus], sort_keys=True, default=str)
     return settings.data_dir / "evals" / f"{dataset.stem}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -88,6 +88,8 @@ def score_question(
     record: EvalRecord, answer: dict[str, Any], k: int, similarity: float | None = None
 ) -> dict[str, Any]:
     """Every per-question metric; ``None`` where a metric does not apply."""
+    if answer.get("error"):
+        return {"refused": False, "error": True, "passed": False}
     passages = [m.Passage.from_citation(c) for c in answer.get("citations", [])]
     relevance = m.relevant_items(passages, record.reference_sources, record.reference_answers)
     total = m.n_items(record.reference_sources, record.reference_answers)
@@ -102,7 +104,9 @@ def score_question(
     refs = record.reference_answers if record.answerable else []
     scores["exact_match"] = m.exact_match(text, refs) if refs else None
     scores["f1"] = m.answer_f1(text, refs) if refs else None
-    scores["contains_reference"] = m.contains_reference(text, refs) if refs else None
+    scores["contains_reference"] = (
+        m.contains_reference(text, refs, entity=record.reference_entity) if refs else None
+    )
     scores["semantic_similarity"] = similarity if refs else None
     refused = scores["refused"]
     scores["faithfulness"] = None if refused else m.faithfulness(text, passages)
@@ -141,11 +145,19 @@ def run_eval(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     k = bot.settings.top_k
-    judge = make_judge(bot.settings, bot.answerer, judge_repeats) if judge_repeats > 0 else None
-    run = {
-        "dataset": {"path": str(dataset), "sha256": file_sha256(dataset), "records": len(records)},
+    judge = make_judge(bot, judge_repeats) if judge_repeats > 0 else None
+    effective = pipeline_settings(bot.settings)
+    run: dict[str, Any] = {
+        "dataset": {
+            "path": str(dataset),
+            "split": dataset_split(dataset),
+            "sha256": file_sha256(dataset),
+            "records": len(records),
+        },
         "corpus": corpus_fingerprint(bot),
-        "pipeline": pipeline_settings(bot.settings),
+        "fingerprint": fingerprint(effective),
+        "metrics_version": METRICS_VERSION,
+        "pipeline": effective,
         "answerer": answerer_info(bot.settings),
         "judge": {"model": judge.model, "repeats": judge.repeats} if judge else None,
     }
@@ -187,6 +199,7 @@ def run_eval(
     results = [done[r.id] for r in records if r.id in done]
     summary = summarize(results, k, judge=run["judge"])
     summary.update({key: value for key, value in run.items() if key != "judge"})
+    summary["git_revision"] = git_revision()
     summary["run"] = {
         "out_dir": str(out_dir),
         "answered_now": len(todo),
@@ -220,10 +233,14 @@ def summarize(
         "citation_precision",
     ]
     metrics: dict[str, float | None] = {n: m.mean(r["scores"].get(n) for r in results) for n in names}
-    expected = [bool(r.get("expect_refusal")) for r in results]
-    refused = [bool(r["refused"]) for r in results]
+    # A question that ended in an error was neither answered nor refused: it counts
+    # against the pass rate and in error_rate, never as a refusal.
+    answered = [r for r in results if not r.get("error")]
+    expected = [bool(r.get("expect_refusal")) for r in answered]
+    refused = [bool(r["refused"]) for r in answered]
     metrics.update(m.refusal_scores(expected, refused))
     metrics["pass_rate"] = m.mean(float(r["scores"]["passed"]) for r in results)
+    metrics["error_rate"] = m.mean(float(bool(r.get("error"))) for r in results)
     latency = m.latency([r.get("timings") or {} for r in results])
     for stage in ("total", "answer"):
         if stage in latency:
@@ -247,8 +264,8 @@ def summarize(
         "metrics": metrics,
         "counts": {
             "questions": len(results),
-            "expect_refusal": sum(expected),
-            "answerable": len(results) - sum(expected),
+            "expect_refusal": sum(bool(r.get("expect_refusal")) for r in results),
+            "answerable": sum(not r.get("expect_refusal") for r in results),
             "with_reference_answer": sum(bool(r.get("reference_answers")) for r in results),
             "refused": sum(refused),
             "passed": sum(bool(r["scores"]["passed"]) for r in results),
@@ -261,10 +278,19 @@ def summarize(
 
 
 def _answer(bot: Assistant, record: EvalRecord) -> dict[str, Any]:
+    """The answer as a dict; an error of ours (an invalid question, an unreachable
+    model…) is recorded with its type and counted apart from refusals."""
     try:
         return bot.ask(record.question).to_dict()
-    except InvalidQuestionError as exc:
-        return {"answer": "", "refused": True, "citations": [], "timings": {}, "error": exc.message}
+    except AssistantError as exc:
+        return {
+            "answer": "",
+            "refused": False,
+            "citations": [],
+            "timings": {},
+            "error": exc.message,
+            "error_type": type(exc).__name__,
+        }
 
 
 def _similarities(
@@ -283,14 +309,14 @@ def _similarities(
         spans.append((first, len(texts)))
     if not texts:
         return [None] * len(batch)
-    vectors = bot.embedder.embed_documents(texts)
+    vectors = bot.embed_texts(texts)
     out: list[float | None] = []
     for span in spans:
         if span is None:
             out.append(None)
             continue
         first, end = span
-        out.append(max(m.cosine(vectors[first].tolist(), vectors[j].tolist()) for j in range(first + 1, end)))
+        out.append(max(m.cosine(vectors[first], vectors[j]) for j in range(first + 1, end)))
     return out
 
 
@@ -311,6 +337,7 @@ def _result_row(record: EvalRecord, answer: dict[str, Any], scores: dict[str, An
     }
     if answer.get("error"):
         row["error"] = answer["error"]
+        row["error_type"] = answer.get("error_type", "")
     return row
 
 
@@ -335,19 +362,35 @@ def read_results(out_dir: Path, repair: bool = False) -> dict[str, dict[str, Any
     return rows
 
 
-_CHANGED = {"corpus": "the documents changed", "judge": "another LLM judge or --judge-repeats"}
+_CHANGED = {
+    "corpus": "other documents",
+    "fingerprint": "other settings",
+    "metrics_version": "metrics defined differently (an older version)",
+    "dataset": "another version of the dataset",
+    "judge": "another LLM judge or --judge-repeats",
+}
+
+
+def settings_diff(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """``name a -> b`` for every setting that differs."""
+    names = [n for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)]
+    return ", ".join(f"{n} {a.get(n)!r} -> {b.get(n)!r}" for n in names) or "(recorded differently)"
 
 
 def _check_resume(out_dir: Path, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     previous_path = out_dir / RUN
     if previous_path.exists():
         previous = json.loads(previous_path.read_text(encoding="utf-8"))
-        for key in ("corpus", "pipeline", "judge"):
-            if json.dumps(previous.get(key), sort_keys=True, default=str) != json.dumps(
-                run[key], sort_keys=True, default=str
-            ):
+        for key in ("corpus", "fingerprint", "metrics_version", "dataset", "judge"):
+            old, new = previous.get(key), run[key]
+            if key == "dataset":
+                old, new = (old or {}).get("sha256"), new["sha256"]
+            if json.dumps(old, sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str):
+                what = _CHANGED.get(key, key)
+                if key == "fingerprint":
+                    what += ": " + settings_diff(previous.get("pipeline") or {}, run["pipeline"])
                 raise AssistantError(
-                    f"{out_dir} holds a run with another {key} ({_CHANGED.get(key, 'other settings')}).",
+                    f"{out_dir} holds a run scored with {what}; results are not mixed.",
                     "Choose another --out directory, or pass --fresh to start this run over.",
                 )
     return read_results(out_dir, repair=True)

@@ -12,6 +12,7 @@ text includes the title.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -105,6 +106,15 @@ def _in_title(paragraph: Paragraph, answer: dict[str, Any]) -> bool:
     return text not in paragraph.body and text in paragraph.title
 
 
+SPLITS = ("dev", "test", "all")
+
+
+def title_split(title: str) -> str:
+    """``dev`` or ``test`` for an article, by a hash of its title: deterministic, about
+    half each, and every paragraph (and question) of an article on the same side."""
+    return "dev" if hashlib.sha256(title.encode("utf-8")).digest()[0] % 2 == 0 else "test"
+
+
 def convert(
     path: Path,
     out_dir: Path,
@@ -112,14 +122,19 @@ def convert(
     paragraphs: int | None = None,
     questions: int | None = None,
     seed: int = 13,
+    split: str = "all",
 ) -> Conversion:
     """Write ``out_dir/corpus/*.md`` and ``out_dir/dataset.jsonl`` for a (sampled) SQuAD file.
 
     Sampling is deterministic and nested: the first N paragraphs of a fixed
     shuffle, so a larger sample contains a smaller one and an incremental ingest
     embeds only the new paragraphs. Files of paragraphs outside the sample are
-    removed, so that ``ingest(prune=True)`` drops them from the index.
+    removed, so that ``ingest(prune=True)`` drops them from the index. ``split``
+    (``dev``/``test``) keeps the questions of that side of `title_split`; the
+    corpus searched stays every (sampled) paragraph.
     """
+    if split not in SPLITS:
+        raise AssistantError(f"Unknown split {split!r}.", f"Use one of: {', '.join(SPLITS)}.")
     every = read_squad(path)
     rng = random.Random(seed)
     order = list(range(len(every)))
@@ -136,7 +151,8 @@ def convert(
         text = paragraph_markdown(paragraph)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
-        records.extend(records_for(paragraph, f"corpus/{name}"))
+        if split == "all" or title_split(paragraph.title) == split:
+            records.extend(records_for(paragraph, f"corpus/{name}"))
     for stale in corpus.glob("*.md"):
         if stale.name not in keep:
             stale.unlink()

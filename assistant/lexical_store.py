@@ -1,0 +1,168 @@
+"""The lexical index of one store: persisted beside it, loaded at start, caught up by sequence.
+
+Every ingest run that changes something numbers its chunks (metadata ``seq``, one
+number per run) and records the run's number in the manifest (``seq``) when it is
+done. A `LexicalStore` keeps the `assistant.lexical.LexicalIndex` of a store under
+``<data_dir>/lexical/<collection>/`` together with the last run it has seen, and
+catches up by reading only the chunks ``where seq > last_seen``:
+
+- a new or changed chunk is upserted (its id replaces an older row);
+- the chunks of a file that appears among the new ones and are not themselves
+  new are stale (a changed file is rewritten whole: its kept chunks get the new
+  number too) and are deleted;
+- if the live count still differs from the store's (a file was pruned), the
+  store's ids (ids only) are compared and the missing ones deleted.
+
+Nothing is re-read or re-tokenised from all chunks except when the persisted
+index is missing, unreadable, or was built for another collection or other build
+settings (embedder, contextual header, n-gram size, format version) or the
+store's sequence went backwards: then it is rebuilt from the store once. The
+ingest process saves it after every run; readers (other processes, or other
+machines sharing a Chroma server, each with its own data directory) load it at
+start and catch up the same way, saving what they caught up on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from filelock import FileLock
+
+from assistant.lexical import FORMAT_VERSION, NGRAMS, WORDS, IndexedDoc, LexicalIndex, analyze
+from assistant.settings import Settings
+from assistant.splitting import contextual_text
+from assistant.store import ChromaStore, StoredChunk
+from assistant.text import split_heading
+
+log = logging.getLogger(__name__)
+
+
+def indexed_doc(chunk: StoredChunk, ngram: int, header: bool) -> IndexedDoc:
+    """A stored chunk as the lexical index sees it (its contextual text, cut per field)."""
+    meta = chunk.metadata
+    heading = str(meta.get("heading") or "")
+    path = split_heading(heading)
+    text = contextual_text(chunk.text, str(meta.get("title") or ""), path, header)
+    stored = meta.get("tokens")
+    tokens = (stored.split(" ") if stored else []) if isinstance(stored, str) else None
+    return IndexedDoc(chunk.id, str(meta.get("source", "")), analyze(text, tokens, ngram))
+
+
+class LexicalStore:
+    """One store's lexical index, persisted and incrementally updated; not thread-safe."""
+
+    def __init__(self, store: ChromaStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.collection)
+        self.directory = settings.data_dir / "lexical" / name
+        self.index = LexicalIndex(self.fields)
+        self.seq = -1  # last ingest run the index has seen; -1: nothing loaded yet
+        self.key: dict[str, Any] = {}
+        #: How the last `sync` went: "loaded", "built", "caught up" or "current", and its seconds.
+        self.last_sync: dict[str, Any] = {}
+        self._caught_up = False
+
+    @property
+    def fields(self) -> list[str]:
+        return [WORDS, NGRAMS] if self.settings.lexical_ngram else [WORDS]
+
+    def build_key(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """What the persisted index must match to be reused."""
+        return {
+            "format": FORMAT_VERSION,
+            "collection": manifest.get("created_at"),
+            "embedder": manifest.get("embedder"),
+            "header_format": manifest.get("header_format"),
+            "splitter_version": manifest.get("splitter_version"),
+            "chunk_size": manifest.get("chunk_size"),
+            "chunk_overlap": manifest.get("chunk_overlap"),
+            "ngram": self.settings.lexical_ngram,
+        }
+
+    def sync(self) -> LexicalIndex:
+        """Bring the index up to date with the store (loading or building it the first time)."""
+        started = time.perf_counter()
+        manifest = self.store.manifest()
+        if manifest is None:
+            self.index, self.seq, self.key = LexicalIndex(self.fields), -1, {}
+            return self.index
+        key = self.build_key(manifest)
+        target = int(manifest.get("seq", 0))
+        how = "current"
+        if self.seq < 0 or key != self.key:
+            how = "loaded" if self._load(key) else "built"
+        changed = how == "built" or target < self.seq or not self._catch_up(target)
+        if changed:
+            how = "built"
+            self._build(key, target)
+        elif self._caught_up:
+            how, changed = ("caught up" if how == "current" else how), True
+        if self.index.needs_compaction():
+            self.index.compact()
+            changed = True
+        if changed:
+            self.save()
+        self.last_sync = {"how": how, "seconds": time.perf_counter() - started, "chunks": len(self.index)}
+        log.info("lexical index %s: %d chunks in %.3fs", how, len(self.index), self.last_sync["seconds"])
+        return self.index
+
+    def _load(self, key: dict[str, Any]) -> bool:
+        try:
+            index, state = LexicalIndex.load(self.directory)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("the saved lexical index in %s cannot be read (%s); rebuilding it",
+                            self.directory, exc)  # fmt: skip
+            return False
+        if state.get("key") != key or list(index.fields) != self.fields:
+            log.info("the saved lexical index was built with other settings; rebuilding it")
+            return False
+        self.index, self.seq, self.key = index, int(state["seq"]), key
+        return True
+
+    def _build(self, key: dict[str, Any], target: int) -> None:
+        header = key["header_format"] not in {None, "off"}
+        index = LexicalIndex(self.fields)
+        index.upsert(indexed_doc(c, self.settings.lexical_ngram, header) for c in self.store.all_chunks())
+        index.compact()
+        self.index, self.seq, self.key = index, target, key
+
+    def _catch_up(self, target: int) -> bool:
+        """Read what changed since ``self.seq``; False if only a rebuild can fix the index."""
+        self._caught_up = False
+        header = self.key["header_format"] not in {None, "off"}
+        fresh = self.store.chunks_since(self.seq) if target > self.seq else []
+        docs = [indexed_doc(c, self.settings.lexical_ngram, header) for c in fresh]
+        changed = bool(docs)
+        new_ids = {d.id for d in docs}
+        for source in {d.source for d in docs}:
+            changed |= bool(self.index.delete(self.index.ids_of_source(source) - new_ids))
+        self.index.upsert(docs)
+        if len(self.index) != self.store.count():
+            present = self.store.ids()
+            changed |= bool(self.index.delete(self.index.ids_alive() - present))
+            if len(self.index) != len(present):
+                log.info("the lexical index misses chunks of the store; rebuilding it")
+                return False
+        changed |= target != self.seq
+        self.seq = target
+        self._caught_up = changed
+        return True
+
+    def save(self) -> None:
+        """Persist the index, unless a newer one (a later run) is already saved."""
+        if not self.settings.lexical_persist:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.directory / "write.lock"), timeout=30):
+                state = LexicalIndex.saved_state(self.directory)
+                if state and state.get("key") == self.key and int(state.get("seq", -1)) > self.seq:
+                    return
+                self.index.save(self.directory, {"key": self.key, "seq": self.seq})
+        except OSError as exc:  # a read-only data directory: keep working from memory
+            log.warning("the lexical index cannot be saved in %s (%s)", self.directory, exc)

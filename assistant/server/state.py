@@ -1,0 +1,73 @@
+"""What the service holds: one `Assistant`, the key ring, the limits, readiness."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Request
+
+from assistant.errors import AssistantError
+from assistant.pipeline import Assistant
+from assistant.server.auth import KeyRing, RateLimiter, Role, bearer
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self.keys = KeyRing(settings)
+        self.limiter = RateLimiter(settings.server_rate_limit)
+        self._slots = threading.BoundedSemaphore(settings.server_concurrency)
+        self.started = time.time()
+        self.ready = threading.Event()
+        self.warm_error: str | None = None
+
+    def warm_up(self) -> None:
+        """Load the models and the lexical index before the first question (in a thread)."""
+        started = time.perf_counter()
+        try:
+            self.assistant.warm_up()
+            self.assistant.embedder.embed_query("warm up")
+            self.warm_error = None
+        except AssistantError as exc:
+            self.warm_error = exc.message
+            log.error("warm-up failed: %s", exc)
+        log.info("warm-up done in %.1fs", time.perf_counter() - started)
+        self.ready.set()
+
+    def authorize(self, request: Request, needed: Role) -> None:
+        identity = self.keys.check(bearer(request.headers), needed)
+        if identity == "anonymous" and request.client is not None:
+            identity = request.client.host
+        self.limiter.hit(identity)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """At most ``server_concurrency`` questions at once; the others wait their turn."""
+        with self._slots:
+            yield
+
+    def acquire_slot(self) -> None:
+        """`slot` for a stream, whose end is in another call (a release may come from another thread)."""
+        self._slots.acquire()
+
+    def release_slot(self) -> None:
+        self._slots.release()
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "model": self.settings.server_model_name,
+            "embedder": self.settings.embedder,
+            "answerer": self.settings.answerer,
+            "uptime_s": round(time.time() - self.started, 1),
+            "ready": self.ready.is_set(),
+            "index_version": self.assistant.index_version(),
+        }

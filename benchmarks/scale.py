@@ -1,0 +1,321 @@
+"""The index at scale: real embeddings at 1k/3k(/10k) chunks of mixed Japanese/English text,
+fake vectors of the real dimension up to 100k, and the growth curve extrapolated to 1M.
+
+    python benchmarks/scale.py [--sizes 1000 3000] [--fake-sizes 10000 30000 100000] [--queries 30]
+
+Text: ../shared/corpus/related (Markdown), JSQuAD and SQuAD paragraphs (copies with a
+distinct heading beyond that, for the fake sizes). Every phase runs in a child process
+(one process with the model at a time) that reports JSON: ingest chunks/s and its ratio
+to the embedder alone on a sample of the same chunks (measured in the same child), peak
+memory (max RSS), index size on disk, process start to first answer, lexical index build
+and update after one added document, retrieval and ask p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATASETS = ("jsquad/valid-v1.3.json", "squad/dev-v1.1.reconstructed.json")
+QUESTIONS = [
+    "コンテナとは何ですか？", "仮想マシンの起動時間は？", "What is a pod?", "How does KubeVirt run VMs?",
+    "Podmanとは？", "Kata Containersの仕組み", "Which river flows through the city?", "日本で一番高い山は？",
+]  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the source files ---------------------------------------------------------------------
+
+
+def write_sources(shared: Path, out: Path, copies: int) -> None:
+    """Related docs, then paragraphs four to a file; ``copies`` > 1 repeats them under distinct headings."""
+    sys.path.insert(0, str(ROOT))
+    from assistant.loading import iter_files
+
+    n = 0
+    for path, _ in iter_files([shared / "corpus" / "related"], ["**/*.md"], []):
+        (out / f"{n:06d}-r.md").write_bytes(path.read_bytes())
+        n += 1
+    paragraphs = []
+    for dataset in DATASETS:
+        data = json.loads((shared / "datasets" / dataset).read_text(encoding="utf-8"))["data"]
+        paragraphs += [(a["title"], p["context"]) for a in data for p in a["paragraphs"]]
+    for copy in range(copies):
+        for i in range(0, len(paragraphs), 4):  # four paragraphs to a file, like short articles
+            group = paragraphs[i : i + 4]
+            body = "\n\n".join(text for _, text in group)
+            (out / f"{n:06d}-p.md").write_text(f"# {group[0][0]} ({copy}-{i})\n\n{body}\n", encoding="utf-8")
+            n += 1
+
+
+# --- child phases ---------------------------------------------------------------------------
+
+
+def phase_ingest(args: argparse.Namespace) -> dict[str, object]:
+    sys.path.insert(0, str(ROOT))
+    from assistant.errors import AssistantError
+    from assistant.loading import iter_files, load_file
+    from assistant.pipeline import Assistant
+    from assistant.settings import load_settings
+    from assistant.splitting import SplitterConfig, split_document
+
+    settings = load_settings(data_dir=Path(args.data), embedder=args.embedder)
+    bot = Assistant(settings)
+    files = sorted(Path(args.src).iterdir())
+    state = Path(args.data) / "bench-files-done"
+    done = int(state.read_text()) if state.exists() else 0
+    result: dict[str, object] = {}
+    if args.sample:  # the embedder alone on a sample of the chunks about to be ingested
+        config = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
+        texts: list[str] = []
+        for path, _ in iter_files(files[done : done + 200], ["**/*.md"], []):
+            try:
+                texts += [c.embedding_text for c in split_document(load_file(path), config)]
+            except AssistantError:  # the ingest skips unreadable files too
+                continue
+        texts = texts[: args.sample]
+        bot.embedder.embed_documents(texts[:8])  # load the model outside the timing
+        started = time.perf_counter()
+        for i in range(0, len(texts), settings.embed_batch_size):
+            bot.embedder.embed_documents(texts[i : i + settings.embed_batch_size])
+        result["embedder_alone_cps"] = len(texts) / (time.perf_counter() - started)
+    embedded, seconds = 0, 0.0
+    count = bot.store.count() if bot.store.manifest() else 0
+    while count < args.target and done < len(files):
+        batch = files[done : done + 5]
+        report = bot.ingest(batch)
+        embedded += report.chunks_embedded
+        seconds += report.seconds
+        done += len(batch)
+        count = report.chunks_total
+    state.write_text(str(done))
+    result.update(chunks=count, embedded=embedded, ingest_s=seconds,
+                  ingest_cps=embedded / seconds if seconds else 0.0, max_rss_mb=max_rss_mb())  # fmt: skip
+    return result
+
+
+def phase_fill(args: argparse.Namespace) -> dict[str, object]:
+    """Fake vectors of the real dimension straight into the store, up to ``target`` chunks: the
+    index side (store, lexical index, search) at sizes the model cannot embed here in time.
+    Texts and tokens come from real chunks, tokenized once and repeated with a distinct term."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from assistant.embedders import get_embedder
+    from assistant.errors import AssistantError
+    from assistant.ingest import build_manifest
+    from assistant.lexical import default_tokenizer
+    from assistant.loading import load_file
+    from assistant.pipeline import Assistant
+    from assistant.settings import load_settings
+    from assistant.splitting import SplitterConfig, split_document
+    from assistant.store import StoredChunk
+
+    settings = load_settings(data_dir=Path(args.data), embedder=args.embedder)
+    bot = Assistant(settings)
+    config = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
+    embedder = get_embedder(args.embedder)
+    if bot.store.manifest() is None:
+        bot.store.write_manifest(build_manifest(embedder, config))
+    base: list[tuple[str, list[str]]] = []
+    tokenizer = default_tokenizer()
+    for path in sorted(Path(args.src).iterdir()):
+        try:
+            document = load_file(path)
+        except AssistantError:  # the ingest skips unreadable files too
+            continue
+        for chunk in split_document(document, config):
+            base.append((chunk.text, tokenizer.tokenize(chunk.text)))
+        if len(base) >= 2000:
+            break
+    rng = np.random.default_rng(0)
+    count = bot.store.count()
+    started = time.perf_counter()
+    while count < args.target:
+        n = min(1000, args.target - count)
+        chunks = []
+        for i in range(count, count + n):
+            text, tokens = base[i % len(base)]
+            copy = f"copy{i // len(base)}"
+            meta = {"source": f"/bench/{i // 20:06d}.md", "title": f"doc {i // 20}", "heading": "",
+                    "ordinal": i % 20, "file_hash": f"h{i // 20}", "n_chunks": 20,
+                    "tokens": " ".join([*tokens, copy])}  # fmt: skip
+            chunks.append(StoredChunk(f"bench-{i:08d}", f"{text} ({copy})", meta))
+        vectors = rng.standard_normal((n, embedder.dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        bot.store.upsert(chunks, vectors)
+        count += n
+    bot.store.write_manifest(build_manifest(embedder, config))  # a new version: readers refresh
+    seconds = time.perf_counter() - started
+    return {"chunks": count, "fill_s": seconds, "ingest_cps": 0.0, "max_rss_mb": max_rss_mb()}
+
+
+def phase_query(args: argparse.Namespace) -> dict[str, object]:
+    sys.path.insert(0, str(ROOT))
+    from assistant.pipeline import Assistant
+    from assistant.settings import load_settings
+
+    settings = load_settings(data_dir=Path(args.data), embedder=args.embedder)
+    bot = Assistant(settings)
+    started = time.perf_counter()
+    bot.retriever.lexical_index()
+    lexical_load = time.perf_counter() - started
+    bot.ask(QUESTIONS[0])
+    first_answer_at = time.time()
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.queries)]
+    retrieval, ask = [], []
+    for q in questions:
+        t = time.perf_counter()
+        bot.retriever.search(q)
+        retrieval.append(time.perf_counter() - t)
+    for q in questions:
+        t = time.perf_counter()
+        bot.ask(q)
+        ask.append(time.perf_counter() - t)
+    with tempfile.TemporaryDirectory() as tmp:  # one more document, then the lexical index again
+        doc = Path(tmp) / f"added-{time.time_ns()}.md"
+        doc.write_text("# Added later\n\nA note written during the benchmark about lantern ferries.\n")
+        bot.ingest([doc])
+        t = time.perf_counter()
+        bot.retriever.lexical_index()
+        lexical_update = time.perf_counter() - t
+    return {
+        "first_answer_at": first_answer_at, "lexical_load_s": lexical_load, "lexical_update_s": lexical_update,
+        "retrieval_p50": statistics.median(retrieval), "retrieval_p95": percentile(retrieval, 0.95),
+        "ask_p50": statistics.median(ask), "ask_p95": percentile(ask, 0.95), "max_rss_mb": max_rss_mb(),
+    }  # fmt: skip
+
+
+# --- the parent -------------------------------------------------------------------------------
+
+
+def child(phase: str, **kw: object) -> tuple[dict[str, object], float]:
+    argv = [sys.executable, __file__, "--phase", phase]
+    for key, value in kw.items():
+        argv += [f"--{key}", str(value)]
+    started_at = time.time()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=3600, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), started_at
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def run_series(label: str, embedder: str, sizes: list[int], src: Path, data: Path, queries: int,
+               sample: int, fill: bool = False) -> list[dict[str, object]]:  # fmt: skip
+    rows = []
+    for i, size in enumerate(sizes):
+        if fill:
+            ingest, _ = child("fill", data=data, src=src, target=size, embedder=embedder)
+        else:
+            ingest, _ = child("ingest", data=data, src=src, target=size, embedder=embedder,
+                              sample=sample if i == len(sizes) - 1 else 0)  # fmt: skip
+        query, started_at = child("query", data=data, embedder=embedder, queries=queries)
+        row = {"series": label, "size": size, **ingest, **{f"q_{k}": v for k, v in query.items()},
+               "first_answer_s": float(query["first_answer_at"]) - started_at, "disk_mb": disk_mb(data)}  # fmt: skip
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def table(rows: list[dict[str, object]]) -> None:
+    print("| series | chunks | ingest chunks/s | vs embedder alone | ingest peak MB | disk MB "
+          "| start → first answer s | lexical build s | lexical update s | retrieval p50/p95 ms "
+          "| ask p50/p95 ms | query peak MB |")  # fmt: skip
+    print("| --- " * 12 + "|")
+    for r in rows:
+        alone = r.get("embedder_alone_cps")
+        ratio = f"{float(r['ingest_cps']) / float(alone):.2f}" if alone else ""
+        speed = "(filled, no model)" if "fill_s" in r else f"{float(r['ingest_cps']):.1f}"
+        print(
+            f"| {r['series']} | {r['chunks']} | {speed} | {ratio} | {float(r['max_rss_mb']):.0f} "
+            f"| {float(r['disk_mb']):.0f} | {float(r['first_answer_s']):.1f} | {float(r['q_lexical_load_s']):.2f} "
+            f"| {float(r['q_lexical_update_s']):.2f} "
+            f"| {float(r['q_retrieval_p50']) * 1000:.0f}/{float(r['q_retrieval_p95']) * 1000:.0f} "
+            f"| {float(r['q_ask_p50']) * 1000:.0f}/{float(r['q_ask_p95']) * 1000:.0f} | {float(r['q_max_rss_mb']):.0f} |"
+        )
+    for r in rows:
+        if r.get("embedder_alone_cps"):
+            print(
+                f"\nembedder alone on a sample of the same chunks: {float(r['embedder_alone_cps']):.1f} chunks/s"
+            )
+
+
+def growth(rows: list[dict[str, object]]) -> None:
+    """Least-squares lines through (chunks, value), extrapolated to 1M chunks."""
+    import numpy as np
+
+    if len(rows) < 2:
+        return
+    n = np.array([float(r["chunks"]) for r in rows])
+    print("\n| per chunk (fit over the fake series) | slope | at 1M chunks (extrapolated) |")
+    print("| --- | --- | --- |")
+    for key, label, scale in (("disk_mb", "disk MB", 1.0), ("q_max_rss_mb", "query process MB", 1.0),
+                              ("q_lexical_load_s", "lexical build s", 1.0),
+                              ("q_retrieval_p50", "retrieval p50 ms", 1000.0)):  # fmt: skip
+        y = np.array([float(r[key]) * scale for r in rows])
+        slope, intercept = np.polyfit(n, y, 1)
+        print(f"| {label} | {slope * 1000:.3f} per 1k | {slope * 1e6 + intercept:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--phase", choices=["ingest", "fill", "query"])
+    parser.add_argument("--data")
+    parser.add_argument("--src")
+    parser.add_argument("--target", type=int)
+    parser.add_argument("--embedder", default="sentence-transformers:multilingual-e5-small")
+    parser.add_argument("--sample", type=int, default=256)
+    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 3000])
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data (default ../shared)")
+    parser.add_argument("--fake-sizes", type=int, nargs="*", default=[10000, 30000, 100000])
+    args = parser.parse_args()
+    if args.phase:
+        phases = {"ingest": phase_ingest, "fill": phase_fill, "query": phase_query}
+        result = phases[args.phase](args)
+        print(json.dumps(result))
+        return
+    if not (args.shared / "corpus" / "related").is_dir() or not (args.shared / "datasets").is_dir():
+        raise SystemExit(f"needs {args.shared}/corpus/related and {args.shared}/datasets; they are absent")
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(dir=ROOT / ".cache") as tmp:
+        src_real = Path(tmp) / "src-real"
+        src_real.mkdir()
+        write_sources(args.shared, src_real, 1)
+        if args.sizes:
+            rows += run_series("real e5-small", args.embedder, args.sizes, src_real, Path(tmp) / "real",
+                               args.queries, args.sample)  # fmt: skip
+        fake_rows: list[dict[str, object]] = []
+        if args.fake_sizes:
+            fake_rows = run_series("fake vectors, 384-d", "fake:384", args.fake_sizes, src_real,
+                                   Path(tmp) / "fake", args.queries, 0, fill=True)  # fmt: skip
+    print()
+    table(rows + fake_rows)
+    growth(fake_rows)
+
+
+if __name__ == "__main__":
+    main()

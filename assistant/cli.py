@@ -249,7 +249,7 @@ def print_answer(events: Any, out: TextIO) -> Any:
     for c in shown:
         where = safe(" > ".join([c.title, *c.heading_path]))
         snippet = " ".join(safe(c.text).split())[:80]
-        name = safe(Path(c.source).name)
+        name = safe(c.location)
         out.write(f"  [{c.number}] {where}  ({name}, score {c.score:.3f})\n      {snippet}…\n")
     return answer
 

@@ -20,6 +20,7 @@ from assistant.types import SUPPORTED_SUFFIXES
 
 DEFAULT_EMBEDDER = "sentence-transformers:multilingual-e5-small"
 DEFAULT_MODELS_DIR = Path.home() / ".cache" / "assistant" / "models"
+SLACK_API_URL = "https://slack.com/api/"
 
 
 class Settings(BaseSettings):
@@ -138,7 +139,7 @@ class Settings(BaseSettings):
         default=None, description="App-level token with connections:write (xapp-…), for Socket Mode."
     )
     slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret, for HTTP mode.")
-    slack_api_url: str = Field(default="https://slack.com/api/", description="Base URL of the Slack Web API.")
+    slack_api_url: str = Field(default=SLACK_API_URL, description="Base URL of the Slack Web API.")
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
     slack_workers: int = Field(default=4, ge=1, le=64, description="Answer worker threads.")

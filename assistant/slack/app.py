@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from assistant.errors import ConfigError
 from assistant.pipeline import Assistant
-from assistant.settings import Settings
+from assistant.settings import SLACK_API_URL, Settings
 from assistant.slack.answering import AnswerService, BotConfig
 from assistant.slack.dedupe import make_dedupe_middleware
 from assistant.slack.handlers import Listeners, register
@@ -28,7 +28,7 @@ from assistant.slack.workers import AnswerQueue
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_API_URL = SLACK_API_URL  # the settings default; tests point it at a local stand-in
 MODES = ("socket", "http")
 
 

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from assistant import relevance
 from assistant.answerers import (
     Answerer,
     Turn,
@@ -126,26 +127,17 @@ class Assistant:
     def answerer(self) -> Answerer:
         return get_answerer(self.settings.answerer, self.settings, self.embedder)
 
-    def is_relevant(self, passages: Sequence[RetrievedChunk], language: str) -> bool:
-        """Is the evidence strong enough to answer? Below it, the assistant says it doesn't know.
-
-        A passage is relevant when its similarity to the question is high, or fairly
-        high and it shares enough of the question's terms.
-        """
+    def is_relevant(self, passages: Sequence[RetrievedChunk], language: str, question: str = "") -> bool:
+        """Is there evidence to answer? Below it, the assistant says it doesn't know (`assistant.relevance`)."""
         s = self.settings
         low = s.min_relevance if s.min_relevance is not None else self.embedder.min_relevance
         high = (
             s.confident_relevance if s.confident_relevance is not None else self.embedder.confident_relevance
         )
-        # Across languages words cannot be shared; similarity alone decides, a bit stricter.
-        cross_lingual = low + 0.3 * (high - low)
-        for p in passages:
-            dense = p.dense_score if p.dense_score is not None else 0.0
-            if dense >= high or (dense >= low and p.term_coverage >= s.min_term_coverage):
-                return True
-            if language != detect_language(p.text) and dense >= cross_lingual:
-                return True
-        return False
+        index = self.retriever.lexical_index()
+        return relevance.is_relevant(
+            question, passages, language, low=low, high=high, min_coverage=s.min_term_coverage, index=index
+        )
 
     # --- ingest ----------------------------------------------------------------------
 
@@ -204,7 +196,7 @@ class Assistant:
         timings = dict(retrieval.timings)
         passages = retrieval.chunks
         notes: list[str] = []
-        if not self.is_relevant(passages, language):
+        if not self.is_relevant(passages, language, standalone):
             text = refusal_text(language)
             yield Delta(text)
             refused = True

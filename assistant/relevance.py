@@ -95,7 +95,10 @@ def decide(
         if not words:
             return False, "all terms unknown to the index and to the dictionary"
         if same_language and dense < noise:
-            return False, f"all terms unknown to the index, dense {dense:.3f} in the noise band (< {noise:.3f})"
+            return (
+                False,
+                f"all terms unknown to the index, dense {dense:.3f} in the noise band (< {noise:.3f})",
+            )
     asked = analyse(question)
     if asked.ask and not any(fact_present(asked.ask, p.text) for p in passages):
         return False, f"asks for a {asked.ask}; no passage holds one"

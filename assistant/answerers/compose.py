@@ -50,7 +50,9 @@ TRANSLATION_NOTE = {
 }
 
 
-def compose(question: Question, ranked: Sequence[Unit], units: Sequence[Unit], frame: str = "") -> Iterator[str]:
+def compose(
+    question: Question, ranked: Sequence[Unit], units: Sequence[Unit], frame: str = ""
+) -> Iterator[str]:
     """Yield the lines of the answer, one unit at a time.
 
     ``ranked`` is sorted best first; ``units`` are all units (for lists and rows);
@@ -73,7 +75,11 @@ def compose(question: Question, ranked: Sequence[Unit], units: Sequence[Unit], f
     if frame:
         label = FRAME[frame]
         entity = _entity(question, best)
-        head = f"{label['say']} [{best.passage}]:" if not entity else f"{entity} — {label['say']} [{best.passage}]:"
+        head = (
+            f"{label['say']} [{best.passage}]:"
+            if not entity
+            else f"{entity} — {label['say']} [{best.passage}]:"
+        )
         lines.insert(0, head)
     for i, line in enumerate(lines):
         yield line if i == 0 else f"\n{line}"
@@ -117,23 +123,30 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
         if all(rows) and rows[0] is not rows[1]:
             return [_line(u) for u in rows if u is not None]
     # Sides that are columns: the row of the attribute asked about holds both.
-    for unit in ranked[:6]:
-        if unit.score < floor:
+    for unit in ranked[:10]:
+        if unit.score < floor - 2 * CLOSE:
             break
         if unit.kind == "row":
             return [_line(unit)]
         if unit.kind == "cell":
-            row = next((u for u in units if u.kind == "row" and u.group == unit.group and u.label == unit.label), None)
+            row = next(
+                (u for u in units if u.kind == "row" and u.group == unit.group and u.label == unit.label),
+                None,
+            )
             if row is not None:
                 return [_line(row)]
     if len(question.sides) == 2:
         lines = []
         used: list[Unit] = []
         for side in question.sides:
-            unit = next((u for u in ranked if _mentions(u, side) and all(not _redundant(u, v) for v in used)), None)
+            unit = next(
+                (u for u in ranked if _mentions(u, side) and all(not _redundant(u, v) for v in used)), None
+            )
             if unit is not None:
                 used.append(unit)
-                lines.append(_line(unit, "" if _contains(unit.reader_text[: len(side) + 4], side) else f"{side}: "))
+                lines.append(
+                    _line(unit, "" if _contains(unit.reader_text[: len(side) + 4], side) else f"{side}: ")
+                )
         if len(lines) == 2:
             return lines
     return _value(question, ranked, units)

@@ -147,7 +147,7 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
     text = unit.reader_text
     bonus = 0.0
     if _META.search(unit.text) and not _VALUE.search(unit.text) and unit.kind == "sentence":
-        bonus -= META_PENALTY
+        bonus -= META_PENALTY * (2 if asked.kind == "comparison" else 1)
     if len(unit.text) < 8:
         bonus -= BONUS / 2
     kind = asked.kind
@@ -171,7 +171,11 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
             bonus -= BONUS
     elif kind == "definition":
         term = asked.term
-        if term and re.match(rf"\s*{re.escape(term)}\s*(?:\([^)]*\)|（[^）]*）)?\s*(?:とは|は|:|：|is\b|are\b|refers)", text, re.I):
+        if term and re.match(
+            rf"\s*{re.escape(term)}\s*(?:\([^)]*\)|（[^）]*）)?\s*(?:とは|は|:|：|is\b|are\b|refers)",
+            text,
+            re.I,
+        ):
             bonus += 2 * BONUS
         if unit.kind in {"cell", "row"}:
             bonus -= BONUS

@@ -35,7 +35,9 @@ _LIST = re.compile(
     re.IGNORECASE,
 )
 _WHY = re.compile(r"なぜ|何故|どうして|理由|原因|\bwhy\b|\breason|\bcause", re.IGNORECASE)
-_HOW = re.compile(r"どのように|どうやって|どう(?:すれば|やれば)|仕組み|\bhow (?:do|does|is|are|can|to)\b", re.IGNORECASE)
+_HOW = re.compile(
+    r"どのように|どうやって|どう(?:すれば|やれば)|仕組み|\bhow (?:do|does|is|are|can|to)\b", re.IGNORECASE
+)
 _DEFINITION = re.compile(
     r"(?P<ja>.+?)(?:とは|って)(?:何|なに|なん)?(?:です|でしょう)?か?[？?]?$|"
     r"(?P<ja2>.+?)は(?:何|なに|なん)(?:です|でしょう)か?[？?]?$|"
@@ -44,7 +46,9 @@ _DEFINITION = re.compile(
     re.IGNORECASE,
 )
 # Two things named side by side: 「AとBの…」「AとBでは」, "A and B", "A or B", "A vs B".
-_PAIR_JA = re.compile(r"(?P<a>[^、。？?とはをがの]{1,24})と(?P<b>[^、。？?とはをがの]{1,24})(?:の|で|は|を|、|では|に)")
+_PAIR_JA = re.compile(
+    r"(?P<a>[^、。？?とはをがの]{1,24})と(?P<b>[^、。？?とはをがの]{1,24})(?:の|で|は|を|、|では|に)"
+)
 _PAIR_EN = re.compile(
     r"(?:between |of |do |are |is )?(?P<a>[\w .+#-]{1,30}?)\s+(?:and|or|vs\.?|versus)\s+(?P<b>[\w .+#-]{1,30}?)"
     r"(?=\s+(?:differ|compare|in|for|at|on|when|with)\b|\?|$|,)",
@@ -55,13 +59,20 @@ _MEASURE = re.compile(
     r"\bhow (?:long|much|many|big|large|fast|far|often|heavy|hot|warm)\b",
     re.IGNORECASE,
 )
-_EN_LEAD = re.compile(r"^(?:what|how|which|why|when|where|who|does|do|is|are|can|the|a|an|between|of)\s+", re.I)
+_EN_LEAD = re.compile(
+    r"^(?:what|how|which|why|when|where|who|does|do|is|are|can|the|a|an|between|of)\s+", re.I
+)
 
 # The kind of fact a question asks for, and the shape such a fact has in a text.
 ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "price": (
-        re.compile(r"価格|値段|料金|費用|いくら|コスト|ライセンス料|\bprice|\bcost|\bhow much does|\bfee", re.I),
-        re.compile(r"[0-9０-９][0-9,０-９.]*\s*(?:円|ドル|万円|ユーロ)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY", re.I),
+        re.compile(
+            r"価格|値段|料金|費用|いくら|コスト|ライセンス料|\bprice|\bcost|\bhow much does|\bfee", re.I
+        ),
+        re.compile(
+            r"[0-9０-９][0-9,０-９.]*\s*(?:円|ドル|万円|ユーロ)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY",
+            re.I,
+        ),
     ),
     "date": (
         re.compile(
@@ -81,7 +92,10 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "count": (
         re.compile(r"いくつ|何個|何台|何人|何種類|何社|何件|\bhow many\b|\bnumber of\b", re.I),
-        re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万]+(?:つ|個|台|人|種|社|件)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b", re.I),
+        re.compile(
+            r"[0-9０-９]|[一二三四五六七八九十百千万]+(?:つ|個|台|人|種|社|件)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",
+            re.I,
+        ),
     ),
 }
 

@@ -166,14 +166,28 @@ def _table_units(lines: list[str], number: int, headings: list[str], group: str)
             units.append(
                 Unit(
                     f"{label} — {column}: {value}" if column else f"{label}: {value}",
-                    number, "cell", 0, [*headings, header[0]], subject=column, label=label, value=value,
+                    number,
+                    "cell",
+                    0,
+                    [*headings, header[0]],
+                    subject=column,
+                    label=label,
+                    value=value,
                     group=group,
-                )  # fmt: skip
+                )
             )
         if parts:
             units.append(
-                Unit(f"{label} — " + " / ".join(parts), number, "row", 0, [*headings, header[0]],
-                     subject=label, label=label, group=group)  # fmt: skip
+                Unit(
+                    f"{label} — " + " / ".join(parts),
+                    number,
+                    "row",
+                    0,
+                    [*headings, header[0]],
+                    subject=label,
+                    label=label,
+                    group=group,
+                )
             )
     return units
 
@@ -208,20 +222,39 @@ def _list_units(lines: list[str], number: int, headings: list[str], lead: str, g
         for i, sentence in enumerate(sentences or [item]):
             antecedent = sentences[i - 1] if i and is_anaphoric(_strip_label(sentence, label)) else ""
             units.append(
-                Unit(sentence, number, "item", 0, list(headings), subject=subject, label=label,
-                     lead=item_lead, antecedent=antecedent, group=f"{group}:{item_lead}")  # fmt: skip
+                Unit(
+                    sentence,
+                    number,
+                    "item",
+                    0,
+                    list(headings),
+                    subject=subject,
+                    label=label,
+                    lead=item_lead,
+                    antecedent=antecedent,
+                    group=f"{group}:{item_lead}",
+                )
             )
         if len(sentences) > 1:  # the whole item, for answers that want all of it
             units.append(
-                Unit(item, number, "item", 0, list(headings), subject=subject, label=label,
-                     lead=item_lead, group=f"{group}:{item_lead}:whole")  # fmt: skip
+                Unit(
+                    item,
+                    number,
+                    "item",
+                    0,
+                    list(headings),
+                    subject=subject,
+                    label=label,
+                    lead=item_lead,
+                    group=f"{group}:{item_lead}:whole",
+                )
             )
     return units
 
 
 def _sentence_units(text: str, number: int, headings: list[str], group: str) -> list[Unit]:
     text = clean(text)
-    if not text or text.startswith(("（", "(")) and text.endswith(("）", ")")):
+    if not text or (text.startswith(("（", "(")) and text.endswith(("）", ")"))):
         return []  # a caption
     sentences = [s for s in split_sentences(text) if len(s) >= 4]
     units = []

@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 setup: $(STAMP)  ## create .venv, install the locked dependencies, convert the default model (each once)
-	$(BIN)/python -m assistant.e5_export
+	$(BIN)/python -m assistant.embedders.e5_export
 
 ingest: setup  ## index ./corpus (incremental)
 	$(BIN)/assistant ingest

@@ -181,39 +181,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps({"question": question, "error": exc.message}, ensure_ascii=False))
                 status = exc.exit_code
                 continue
-            print(json.dumps(answer_json(answer), ensure_ascii=False))
+            print(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             print_answer(bot.stream(question), sys.stdout)
     return status
 
 
-def answer_json(answer: Any) -> dict[str, Any]:
-    return {
-        "question": answer.question,
-        "answer": answer.answer,
-        "refused": answer.refused,
-        "language": answer.language,
-        "citations": [
-            {
-                "number": c.number,
-                "source": c.source,
-                "title": c.title,
-                "heading": c.heading,
-                "text": c.text,
-                "score": round(c.score, 5),
-                "dense_score": None if c.dense_score is None else round(c.dense_score, 4),
-                "cited": c.cited,
-            }
-            for c in answer.citations
-        ],
-        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
-        "notes": answer.notes,
-    }
-
-
 def print_answer(events: Any, out: TextIO) -> Any:
     """Stream an answer to a terminal, then list its sources; returns the Answer."""
-    from assistant.pipeline import Answer, Delta
+    from assistant.types import Answer, Delta
 
     answer = None
     for event in events:
@@ -228,7 +204,7 @@ def print_answer(events: Any, out: TextIO) -> Any:
     for note in answer.notes:
         out.write(f"({note})\n")
     label = "closest passages" if answer.refused else "sources"
-    shown = answer.citations if answer.refused else answer.cited or answer.citations
+    shown = answer.sources()
     out.write(f"\n{label}:\n")
     for c in shown:
         where = " > ".join([c.title, *c.heading_path])
@@ -238,7 +214,7 @@ def print_answer(events: Any, out: TextIO) -> Any:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answerers import Turn
+    from assistant.types import Turn
 
     bot = _assistant(settings)
     bot.info()  # fail early, with a hint, when there is no index

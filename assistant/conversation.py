@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.answerers import Turn, detect_language
 from assistant.prompts import load_prompt
+from assistant.text import detect_language
+from assistant.types import Turn
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,28 @@ def is_follow_up(question: str) -> bool:
     # Very short questions ("VMの方は？", "and VMs?") only make sense with what came before.
     short = 8 if detect_language(question) == "ja" else 15
     return bool(_FOLLOW_UP_JA.search(question) or _FOLLOW_UP_EN.search(question) or len(question) <= short)
+
+
+_POINTER_JA = re.compile(r"^(それ|これ|あれ|そっち|こっち|あっち|そちら|こちら|そこ)(?!ぞれ)")
+_POINTER_EN = re.compile(r"^(?:and |but |so )?(it|that|this|they|them|those|these)\b", re.I)
+
+
+def needs_context(question: str, history: Sequence[Turn]) -> str | None:
+    """The word that points back to nothing, when a conversation starts with a follow-up.
+
+    「それはなぜ？」 or "Why is it so?" as the first message cannot be searched: the
+    assistant asks what the word refers to instead of answering something unrelated.
+    Only short questions count; a longer one carries its own subject.
+    """
+    if history:
+        return None
+    match = _POINTER_JA.match(question)
+    if match and len(question) <= 15:
+        return match.group(1)
+    match = _POINTER_EN.match(question)
+    if match and len(question.split()) <= 6:
+        return match.group(1)
+    return None
 
 
 def condense_question(question: str, history: Sequence[Turn], rewrite: Rewrite | None = None) -> str:

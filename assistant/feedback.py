@@ -19,6 +19,7 @@ from typing import Any
 from filelock import FileLock
 
 from assistant.errors import AssistantError
+from assistant.types import Answer
 
 _lock = threading.Lock()
 
@@ -35,6 +36,34 @@ class Feedback:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: float = field(default_factory=time.time)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_answer(
+        cls,
+        answer: Answer,
+        rating: int,
+        *,
+        comment: str = "",
+        frontend: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> Feedback:
+        """The record of a rating of ``answer``; the answer is kept as `Answer.to_dict` writes it."""
+        data = answer.to_dict()
+        return cls(
+            question=answer.question,
+            answer=answer.answer,
+            rating=rating,
+            citations=data["citations"],
+            comment=comment.strip(),
+            frontend=frontend,
+            refused=answer.refused,
+            extra={
+                "standalone_question": answer.standalone_question,
+                "answerer": answer.answerer,
+                "language": answer.language,
+                **(extra or {}),
+            },
+        )
 
 
 def record_feedback(path: Path, feedback: Feedback) -> Feedback:

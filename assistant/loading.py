@@ -22,14 +22,15 @@ from typing import Any
 import yaml
 
 from assistant.errors import LoaderError
+from assistant.types import (
+    HTML_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    PDF_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+)
 
 log = logging.getLogger(__name__)
 
-MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdx"}
-HTML_SUFFIXES = {".html", ".htm"}
-TEXT_SUFFIXES = {".txt", ".text", ".rst"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 

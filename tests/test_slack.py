@@ -24,11 +24,12 @@ from slack_sdk.signature import SignatureVerifier
 
 from assistant.errors import ConfigError
 from assistant.feedback import read_feedback
-from assistant.pipeline import Answer, Assistant, Citation
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.slack import build_app, check_credentials
 from assistant.slack.formatting import answer_messages, split_text, to_mrkdwn
 from assistant.slack.server import SlackHTTPServer, make_http_server
+from assistant.types import Answer, Passage
 from tests.slack_stub import BOT_USER_ID, TEAM_ID, SlackStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -414,7 +415,7 @@ def test_rejected_bot_token_is_a_config_error(slack_settings: Settings, slack: S
 def test_long_answers_are_split_to_slack_limits() -> None:
     text = "".join(f"これは長い回答の{i}番目の文です[1]。" for i in range(8000))  # ~170k characters
     assert "".join(split_text(text)) == text
-    citation = Citation(1, "c1", "/docs/a.md", "A", ["h"], "passage", 1.0, 0.9, 1.0, 1.0, True)
+    citation = Passage("c1", "passage", "/docs/a.md", "A", ["h"], 1.0, 0.9, 1.0, 1.0, number=1, cited=True)
     answer = Answer("q", text, False, [citation], {}, "ja", "q", "extractive")
     messages = answer_messages(answer, "id1")
     blocks = [b for m in messages for b in m["blocks"]]

@@ -3,7 +3,8 @@ from __future__ import annotations
 import itertools
 
 from assistant.loading import Document, load_file
-from assistant.splitting import SplitterConfig, split_document, split_sentences
+from assistant.splitting import SplitterConfig, split_document
+from assistant.text import split_sentences
 
 from .conftest import CORPUS
 

@@ -20,10 +20,10 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st
 
-from assistant.answerers import Turn
 from assistant.errors import AssistantError, IndexNotFoundError
-from assistant.pipeline import Answer, Assistant, Delta
+from assistant.pipeline import Assistant, Event
 from assistant.settings import Settings, load_settings
+from assistant.types import Answer, Delta, Turn
 from ui.components import ChatTurn, escape_inline, escape_markdown, render_answer
 from ui.i18n import default_language, text
 from ui.sidebar import (
@@ -50,7 +50,7 @@ EXAMPLES = (
 def get_assistant(settings_key: str, _settings: Settings) -> Assistant:
     """The one Assistant of this process (per distinct settings); the embedder loads here, once."""
     bot = Assistant(_settings)
-    _ = bot.embedder
+    bot.warm_up()
     return bot
 
 
@@ -72,12 +72,12 @@ def history(turns: list[ChatTurn]) -> list[Turn]:
     return [Turn(t.answer.standalone_question, t.answer.answer) for t in turns if t.answer is not None]
 
 
-def stream_text(events: Iterator[Delta | Answer], result: list[Answer]) -> Iterator[str]:
+def stream_text(events: Iterator[Event], result: list[Answer]) -> Iterator[str]:
     """The answer's text pieces, escaped; the final `Answer` is put in ``result``."""
     for event in events:
         if isinstance(event, Delta):
             yield escape_inline(event.text)
-        else:
+        elif isinstance(event, Answer):
             result.append(event)
 
 

@@ -17,14 +17,16 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.feedback import Feedback, record_feedback
-from assistant.pipeline import Answer, Citation
 from assistant.settings import Settings
+from assistant.text import markdown_blocks, parse_table
+from assistant.types import SUPPORTED_SUFFIXES, Answer, Passage
 from ui.i18n import text
 
 log = logging.getLogger(__name__)
 
 #: File types a user may upload; the same ones ingest reads.
-UPLOAD_TYPES = ("md", "markdown", "txt", "html", "htm", "pdf")
+#: With their dots: Streamlit reads a bare "text" as the MIME type text/*.
+UPLOAD_TYPES = tuple(sorted(SUPPORTED_SUFFIXES))
 #: Per-file upload limit in megabytes.
 MAX_UPLOAD_MB = 10
 #: Sources larger than this are not offered for download from a citation.
@@ -79,13 +81,8 @@ def render_answer(turn: ChatTurn, settings: Settings, language: str) -> None:
     render_feedback(turn, settings, language)
 
 
-def shown_citations(answer: Answer) -> list[Citation]:
-    """The sources under an answer: the cited ones, or all passages when nothing was cited."""
-    return answer.cited or answer.citations
-
-
 def render_citations(turn_id: str, answer: Answer, language: str) -> None:
-    citations = shown_citations(answer)
+    citations = answer.sources()
     if not citations:
         return
     st.markdown("**" + text("closest" if answer.refused else "sources", language) + "**")
@@ -104,41 +101,14 @@ def render_citations(turn_id: str, answer: Answer, language: str) -> None:
 
 def render_passage(passage: str) -> None:
     """A passage as text, its Markdown tables as tables; nothing from it is interpreted as HTML."""
-    for is_table, block in passage_blocks(passage):
+    for is_table, block in markdown_blocks(passage):
         if is_table:
-            st.table(table_rows(block))
+            st.table(parse_table(block).columns())
         elif block.strip():
             st.markdown(escape_markdown(block))
 
 
-def passage_blocks(passage: str) -> list[tuple[bool, str]]:
-    """Split a passage into runs of table lines and of other lines."""
-    blocks: list[tuple[bool, list[str]]] = []
-    for line in passage.split("\n"):
-        is_table = line.lstrip().startswith("|")
-        if blocks and blocks[-1][0] == is_table:
-            blocks[-1][1].append(line)
-        else:
-            blocks.append((is_table, [line]))
-    return [(t, "\n".join(lines)) for t, lines in blocks if not t or len(lines) >= 2]
-
-
-def table_rows(block: str) -> dict[str, list[str]]:
-    """Columns of a Markdown table (header row, separator row, body rows), markup removed."""
-    rows = [
-        [cell.strip().replace("**", "") for cell in line.strip().strip("|").split("|")]
-        for line in block.split("\n")
-        if line.strip() and not set(line.replace("|", "").strip()) <= set("-: ")
-    ]
-    header, body = rows[0], rows[1:]
-    width = len(header)
-    names = [h or f"#{i + 1}" for i, h in enumerate(header)]
-    if len(set(names)) < width:  # duplicate headers: make them unique
-        names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
-    return {names[i]: [(r[i] if i < len(r) else "") for r in body] for i in range(width)}
-
-
-def render_source(turn_id: str, citation: Citation, language: str) -> None:
+def render_source(turn_id: str, citation: Passage, language: str) -> None:
     path = Path(citation.source)
     st.caption(f"{text('file', language)}: {escape_markdown(citation.source)}")
     try:
@@ -178,37 +148,9 @@ def render_feedback(turn: ChatTurn, settings: Settings, language: str) -> None:
 
 
 def save_feedback(turn: ChatTurn, rating: int, comment: str, settings: Settings) -> None:
-    answer = turn.answer
-    assert answer is not None
-    record_feedback(
-        settings.feedback_path,
-        Feedback(
-            question=answer.question,
-            answer=answer.answer,
-            rating=rating,
-            citations=[
-                {
-                    "number": c.number,
-                    "source": c.source,
-                    "title": c.title,
-                    "heading": c.heading,
-                    "chunk_id": c.chunk_id,
-                    "score": c.score,
-                    "cited": c.cited,
-                    "text": c.text,
-                }
-                for c in answer.citations
-            ],
-            comment=comment.strip(),
-            frontend="streamlit",
-            refused=answer.refused,
-            extra={
-                "standalone_question": answer.standalone_question,
-                "answerer": answer.answerer,
-                "language": answer.language,
-            },
-        ),
-    )
+    assert turn.answer is not None
+    feedback = Feedback.for_answer(turn.answer, rating, comment=comment, frontend="streamlit")
+    record_feedback(settings.feedback_path, feedback)
     turn.feedback_saved = rating
 
 
@@ -228,9 +170,9 @@ def safe_file_name(name: str) -> str:
 
 def check_upload(name: str, size: int, language: str) -> str | None:
     """Why an upload is refused, or None when it may be ingested."""
-    suffix = Path(name).suffix.lower().lstrip(".")
+    suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_TYPES:
-        types = ", ".join(f".{t}" for t in UPLOAD_TYPES)
+        types = ", ".join(UPLOAD_TYPES)
         return text("bad_type", language, name=name, types=types)
     if size > MAX_UPLOAD_MB * 1024 * 1024:
         return text("too_large", language, name=name, size=size / 1024 / 1024, mb=MAX_UPLOAD_MB)

@@ -11,8 +11,7 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.feedback import export_dataset, read_feedback
-from assistant.ingest import IngestReport
-from assistant.pipeline import Assistant, IndexInfo
+from assistant.pipeline import Assistant, IndexInfo, IngestReport
 from assistant.settings import Settings
 from ui.components import MAX_UPLOAD_MB, UPLOAD_TYPES, check_upload, save_upload, upload_dir
 from ui.i18n import LANGUAGES, text
@@ -42,7 +41,7 @@ def _index_info(settings_key: str, version: str, _bot: Assistant) -> IndexInfo:
 
 def index_status(bot: Assistant, settings_key: str) -> IndexInfo | None:
     """The index's description, re-read only when the index changed; None when there is none."""
-    version = bot.store.version()
+    version = bot.index_version()
     if version is None:
         return None
     return _index_info(settings_key, version, bot)
@@ -146,8 +145,8 @@ def ingest_upload(bot: Assistant, name: str, data: bytes, language: str) -> bool
 
 
 def _chunks_of(bot: Assistant, path: Path) -> int:
-    record = bot.store.files().get(path.resolve().as_posix())
-    return len(record.ids) if record else 0
+    source = path.resolve().as_posix()
+    return next((d.chunks for d in bot.documents() if d.source == source), 0)
 
 
 def rebuild(bot: Assistant, language: str) -> bool:

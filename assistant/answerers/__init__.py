@@ -9,54 +9,19 @@ evidence is too weak to answer at all, checks the citations and builds the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.embedders import Embedder, load_factory, parse_spec
-from assistant.retrieval import RetrievedChunk
 from assistant.settings import Settings
-
-REFUSALS = {
-    "ja": "提供された資料からは、この質問に答えられる情報が見つかりませんでした。",
-    "en": "I don't know: the documents do not contain an answer to this question.",
-}
-CLOSEST = {
-    "ja": "最も近い資料を下に示します。",
-    "en": "The closest passages found are listed below.",
-}
-
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
-
-
-def detect_language(text: str) -> str:
-    """``ja`` if the text contains Japanese script, else ``en``."""
-    return "ja" if _JAPANESE.search(text) else "en"
-
-
-def refusal_text(language: str) -> str:
-    return f"{REFUSALS.get(language, REFUSALS['en'])} {CLOSEST.get(language, CLOSEST['en'])}"
-
-
-def is_refusal(text: str) -> bool:
-    stripped = text.strip()
-    return any(stripped.startswith(r[:12]) for r in REFUSALS.values())
-
-
-@dataclass
-class Turn:
-    """One exchange of a conversation, as frontends keep it."""
-
-    question: str
-    answer: str
+from assistant.types import Note, Passage
 
 
 class Answerer(Protocol):
     name: str
 
-    def stream(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
-        """Yield the answer text in pieces; passages are numbered from 1 in order."""
+    def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str | Note]:
+        """Yield the answer text in pieces (and `Note`s); ``[n]`` cites ``passages[n - 1]``."""
         ...
 
 

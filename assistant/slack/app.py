@@ -111,7 +111,7 @@ def build_app(
             f"Cannot reach the Slack Web API at {api_url}: {exc}",
             "Check the network, or ASSISTANT_SLACK_API_URL if you changed it.",
         ) from None
-    _ = assistant.retriever, assistant.answerer  # build them once, before threads race to
+    assistant.warm_up()  # load the models once, before threads race to
     app.use(make_dedupe_middleware(state))
     register(app, Responder(assistant, state, settings.feedback_path, update_interval=update_interval))
     return app

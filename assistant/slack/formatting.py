@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
-from assistant.pipeline import Answer, Citation
+from assistant.types import Answer, Passage
 
 SECTION_LIMIT = 2900  # Slack: 3000 characters per section text
 MAX_BLOCKS = 45  # Slack: 50 blocks per message
@@ -98,10 +98,9 @@ def progress_text(partial: str, language: str) -> str:
     return to_mrkdwn(shown) + " …" if shown.strip() else label("thinking", language)
 
 
-def shown_sources(answer: Answer) -> list[Citation]:
+def shown_sources(answer: Answer) -> list[Passage]:
     """The cited passages; when nothing is cited (or the assistant refused), the closest ones."""
-    cited = [c for c in answer.citations if c.cited]
-    return (cited or answer.citations)[:MAX_SOURCES]
+    return answer.sources()[:MAX_SOURCES]
 
 
 def _snippet(text: str) -> str:
@@ -109,7 +108,7 @@ def _snippet(text: str) -> str:
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
 
 
-def source_line(citation: Citation) -> str:
+def source_line(citation: Passage) -> str:
     title = citation.title or Path(citation.source).name
     where = f" › {citation.heading}" if citation.heading_path else ""
     return (

@@ -19,13 +19,14 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from assistant.answerers import Turn, detect_language
 from assistant.errors import AssistantError
 from assistant.feedback import Feedback, record_feedback
-from assistant.pipeline import Answer, Assistant, Delta
+from assistant.pipeline import Assistant
 from assistant.slack import formatting
 from assistant.slack.dedupe import HUMAN_SUBTYPES, is_from_bot
 from assistant.slack.state import SlackState
+from assistant.text import detect_language
+from assistant.types import Answer, Delta, Turn
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ class Responder:
         for event in self.assistant.stream(question, history):
             if isinstance(event, Answer):
                 return event
-            assert isinstance(event, Delta)
+            if not isinstance(event, Delta):
+                continue  # stages and sources: the answer shows its sources at the end
             text += event.text
             if placeholder and time.monotonic() - last_update >= self.update_interval:
                 last_update = time.monotonic()
@@ -197,12 +199,11 @@ class Responder:
         elif not self.state.claim_rating(action["value"], user, rating):
             note = formatting.label("already", language)
         else:
-            answer = record["answer"]
-            record_feedback(self.feedback_path, Feedback(
-                question=answer["question"], answer=answer["answer"], rating=rating,
-                citations=answer["citations"], frontend="slack", refused=answer["refused"],
+            answer = Answer.from_dict(record["answer"])
+            record_feedback(self.feedback_path, Feedback.for_answer(
+                answer, rating, frontend="slack",
                 extra={"channel": channel, "thread_ts": record["thread_ts"], "user": user,
-                       "answer_id": action["value"], "answerer": answer["answerer"]},
+                       "answer_id": action["value"]},
             ))  # fmt: skip
             note = formatting.label("thanks", language)
         try:

@@ -13,7 +13,7 @@ The decision is made from the evidence, not from a similarity threshold alone:
    0.76–0.86) — as high as real English questions over Japanese documents (0.80–0.83),
    which is why grammar and the dictionary decide across languages, not similarity.
 2. **The specific ask.** When the question wants a fact of a recognisable shape (a
-   price, a date, a version, a count: `assistant.answerers.questions.ASKS`) and no
+   price, a date, a version, a count: `assistant.questions.ASKS`) and no
    retrieved passage contains a fact of that shape, it is refused.
 3. **Coverage of the question's content.** Terms are weighted by rarity in the index
    (idf; a term the index has never seen weighs most). The best passage must cover
@@ -35,9 +35,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from assistant.answerers.questions import analyse, fact_present
-from assistant.lexical import default_tokenizer
 from assistant.embedders import Embedder
+from assistant.lexical import default_tokenizer
+from assistant.questions import analyse, fact_present
 from assistant.settings import Settings
 from assistant.text import detect_language
 from assistant.types import Passage

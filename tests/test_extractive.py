@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerers.questions import analyse, fact_present
 from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
+from assistant.questions import analyse, fact_present
 from assistant.settings import load_settings
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.answerers.questions import Question
 from assistant.answerers.units import Unit
+from assistant.questions import Question
 
 LIST_CAP = 8
 CLOSE = 0.05  # a second unit joins a value answer when it scores within this of the best
@@ -139,13 +139,13 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
         lines = []
         used: list[Unit] = []
         for side in question.sides:
-            unit = next(
+            found = next(
                 (u for u in ranked if _mentions(u, side) and all(not _redundant(u, v) for v in used)), None
             )
-            if unit is not None:
-                used.append(unit)
+            if found is not None:
+                used.append(found)
                 lines.append(
-                    _line(unit, "" if _contains(unit.reader_text[: len(side) + 4], side) else f"{side}: ")
+                    _line(found, "" if _contains(found.reader_text[: len(side) + 4], side) else f"{side}: ")
                 )
         if len(lines) == 2:
             return lines

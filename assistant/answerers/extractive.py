@@ -5,10 +5,11 @@ cells with their row and column, list items with their lead-in and subject,
 sentences with the sentence they refer to). Each unit is scored by
 
 - how much of the question's content it covers (terms weighted by rarity among the
-  units, ``W_COVERAGE``), matched against the unit *with* its context;
+  units, ``W_COVERAGE``), half in the unit's own words and half with its context
+  (``OWN_SHARE``: headings and lead-ins name the subject but do not answer);
 - its embedding similarity to the question (``W_DENSE``; this carries questions
   across languages);
-- the question type (`assistant.answerers.questions`): cells for values, rows for
+- the question type (`assistant.questions`): cells for values, rows for
   comparisons, items for lists, reason sentences for why, defining sentences for
   definitions (``BONUS``), and a penalty for meta sentences that only say that
   something differs, matters or exists (``META_PENALTY``);
@@ -34,10 +35,10 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant.answerers.compose import TRANSLATION_NOTE, compose
-from assistant.answerers.questions import Question, analyse, fact_present
 from assistant.answerers.units import Unit, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer
+from assistant.questions import Question, analyse, fact_present
 from assistant.settings import Settings
 from assistant.types import Note, Passage
 
@@ -47,6 +48,7 @@ W_COVERAGE = 0.5
 PRIOR = 0.015  # per rank of the passage
 BONUS = 0.06
 META_PENALTY = 0.08
+OWN_SHARE = 0.5  # of coverage that must come from the unit's own words
 
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _META = re.compile(
@@ -54,7 +56,7 @@ _META = re.compile(
     r"\b(?:differ|differences?|important|matters?)\b",
     re.IGNORECASE,
 )
-_VALUE = re.compile(r"[0-9０-９]|[（(][^）)]{1,30}[）)]")
+_VALUE = re.compile(r"[0-9０-９]|数(?:秒|分|時間|日|[KMGT]B|十|百|千|万)|[（(][^）)]{1,30}[）)]")
 _REASON = re.compile(
     r"ため|ので|から[、。]|により|によって|結果|\bbecause\b|\bsince\b|\bdue to\b|\bso that\b|\bas a result\b",
     re.IGNORECASE,
@@ -103,12 +105,16 @@ class ExtractiveAnswerer:
         tokenizer = default_tokenizer()
         query_terms = set(tokenizer.tokenize(question))
         unit_terms = [set(tokenizer.tokenize(u.match_text)) for u in units]
+        own_terms = [set(tokenizer.tokenize(u.text)) for u in units]
         n = len(units)
         weight = {t: math.log(1 + n / (1 + sum(t in terms for terms in unit_terms))) for t in query_terms}
         total = sum(weight.values()) or 1.0
         similarities = self._similarities(question, [u.match_text for u in units])
-        for unit, terms, similarity in zip(units, unit_terms, similarities, strict=True):
-            coverage = sum(weight[t] for t in query_terms & terms) / total
+        for unit, terms, own, similarity in zip(units, unit_terms, own_terms, similarities, strict=True):
+            # The unit's own words count most; its context (headings, lead-in, antecedent) helps.
+            in_context = sum(weight[t] for t in query_terms & terms) / total
+            in_text = sum(weight[t] for t in query_terms & own) / total
+            coverage = OWN_SHARE * in_text + (1 - OWN_SHARE) * in_context
             unit.score = (
                 W_DENSE * float(similarity)
                 + W_COVERAGE * coverage
@@ -149,7 +155,7 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
     if len(unit.text) < 8:
         bonus -= BONUS / 2
     kind = asked.kind
-    if kind == "value":
+    if kind == "value" and not asked.measure:
         if unit.kind == "cell" or (unit.kind != "row" and _VALUE.search(text)):
             bonus += BONUS / 2
         if unit.kind == "row":
@@ -179,8 +185,8 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
             bonus -= BONUS
     elif kind == "which" and unit.kind == "cell":
         bonus += BONUS / 2
-    if asked.measure and unit.kind != "row" and _VALUE.search(text):
-        bonus += BONUS
+    if asked.measure and unit.kind != "row" and _VALUE.search(unit.text):
+        bonus += BONUS / 2 if unit.kind != "cell" else BONUS
     if asked.ask and fact_present(asked.ask, text):
         bonus += BONUS
     return bonus

@@ -11,12 +11,14 @@ import argparse
 import importlib
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, LoaderError
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add or update documents in the index")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories (default: the corpus setting)")
-    p.add_argument("--prune", action="store_true", help="remove indexed files that no longer exist")
-    p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    p.add_argument(
+        "--prune", action="store_true", help="remove indexed files under these paths that no longer exist"
+    )
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new index from these paths; the old one answers until it is complete",
+    )
+    p.add_argument("--max-chunks", type=int, help="embed at most this many new chunks in this run")
     p.add_argument("--include", action="append", help="glob of files to include (repeatable)")
     p.add_argument("--exclude", action="append", help="glob of files to skip (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -112,14 +121,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             chroma_port=args.chroma_port,
             include=getattr(args, "include", None),
             exclude=getattr(args, "exclude", None),
+            max_chunks=getattr(args, "max_chunks", None),
         )
-        return int(args.handler(args, settings))
+        status = int(args.handler(args, settings))
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader went away (`assistant info | head`): stop quietly, like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except AssistantError as exc:
         if args.debug:
             raise
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {safe(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {safe(exc.hint)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -151,7 +168,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if bar is not None:
         bar.close()
     for skipped in report.skipped:
-        print(f"warning: skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+        print(f"warning: skipped {safe(skipped.source)}: {safe(skipped.reason)}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {safe(warning)}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -161,6 +180,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.skipped)} skipped; {report.chunks_embedded} chunks embedded, "
             f"{report.chunks_total} in the index; {report.seconds:.1f}s"
         )
+    if report.missing:
+        print(f"error: {', '.join(map(safe, report.missing))}: does not exist", file=sys.stderr)
+        print("hint: check the paths; the others were ingested.", file=sys.stderr)
+        return LoaderError.exit_code
     return 0
 
 
@@ -194,7 +217,7 @@ def print_answer(events: Any, out: TextIO) -> Any:
     answer = None
     for event in events:
         if isinstance(event, Delta):
-            out.write(event.text)
+            out.write(safe(event.text))
             out.flush()
         elif isinstance(event, Answer):
             answer = event
@@ -202,14 +225,15 @@ def print_answer(events: Any, out: TextIO) -> Any:
     if answer is None:
         return None
     for note in answer.notes:
-        out.write(f"({note})\n")
+        out.write(f"({safe(note)})\n")
     label = "closest passages" if answer.refused else "sources"
     shown = answer.sources()
     out.write(f"\n{label}:\n")
     for c in shown:
-        where = " > ".join([c.title, *c.heading_path])
-        snippet = " ".join(c.text.split())[:80]
-        out.write(f"  [{c.number}] {where}  ({Path(c.source).name}, score {c.score:.3f})\n      {snippet}…\n")
+        where = safe(" > ".join([c.title, *c.heading_path]))
+        snippet = " ".join(safe(c.text).split())[:80]
+        name = safe(Path(c.source).name)
+        out.write(f"  [{c.number}] {where}  ({name}, score {c.score:.3f})\n      {snippet}…\n")
     return answer
 
 
@@ -254,14 +278,32 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(info.__dict__, ensure_ascii=False, indent=2, default=str))
         return 0
     m = info.manifest
-    print(f"index:     {info.address}")
+    print(f"index:     {safe(info.address)}")
     print(f"documents: {info.documents}")
     print(f"chunks:    {info.chunks}")
-    print(f"embedder:  {m.get('embedder')} (dimension {m.get('dimension')})")
+    print(f"embedder:  {safe(str(m.get('embedder')))} (dimension {m.get('dimension')})")
     print(f"splitter:  chunk_size {m.get('chunk_size')}, overlap {m.get('chunk_overlap')}")
     for source in info.sources:
-        print(f"  {source}")
+        print(f"  {safe(source)}")
     return 0
+
+
+# Escape sequences (CSI, OSC such as hyperlinks or window titles, DCS/APC/PM), then any
+# other control character but tab and newline, and the bidirectional overrides.
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~])"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: str) -> str:
+    """Document text made harmless for a terminal: no escape sequences, no control characters.
+
+    Only plain-text output goes through this; JSON keeps text verbatim (it is data), and
+    whoever shows it in a terminal or a page must escape it.
+    """
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 if __name__ == "__main__":  # pragma: no cover

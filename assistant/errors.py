@@ -77,3 +77,9 @@ class ModelError(AssistantError):
     """A model backend failed (embedding or language model)."""
 
     exit_code = 9
+
+
+class IngestBusyError(AssistantError):
+    """Another ingest holds the index's lock (or lease) for longer than we may wait."""
+
+    exit_code = 10

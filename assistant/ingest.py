@@ -1,29 +1,39 @@
 """Ingesting: load, split, embed and store documents, incrementally and idempotently.
 
+Documents come from *roots*: a directory or file given on the command line (or a
+connector such as a web site or a git repository). A root has a key, and yields
+entries with a stable key, a display URL and a way to read their bytes. Every
+chunk records the root and the owner (this machine's data directory, or
+``ingest_owner``) it came from, so ``prune`` removes only documents under the
+roots it was given, never another machine's documents on a shared server.
+
 Chunk ids are content hashes, so re-ingesting is safe: an unchanged file is
 skipped without embedding, a changed one has only its new chunks embedded and
-its stale chunks removed, and ``prune`` removes files that no longer exist. An
-interrupted ingest leaves a mixed state that the next run detects and repairs.
+its stale chunks removed. Each file is loaded on its own: whatever goes wrong
+with one becomes a reported skip. The ingest lock is taken per group of files,
+so another ingest never waits for one huge file. A rebuild fills a new
+generation of the index under the lock and switches to it only when complete.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock
+from typing import Any, Protocol
 
 from assistant.embedders import Embedder
-from assistant.errors import IndexMismatchError, LoaderError
+from assistant.errors import AssistantError, IndexMismatchError, LoaderError
 from assistant.lexical import default_tokenizer
-from assistant.loading import Document, Skipped, file_hash, iter_files, load_bytes
+from assistant.loading import Document, Skipped, load_bytes, safe_name, scan_dir
 from assistant.settings import Settings
 from assistant.splitting import Chunk, SplitterConfig, split_document
 from assistant.store import ChromaStore, FileRecord, StoredChunk
+from assistant.write_lock import owner_id
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # paths given that do not exist
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -53,6 +65,8 @@ class IngestReport:
             "unchanged": len(self.unchanged),
             "removed": self.removed,
             "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+            "warnings": self.warnings,
+            "missing": self.missing,
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "seconds": round(self.seconds, 3),
@@ -83,63 +97,333 @@ def check_manifest(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> Non
 
 
 def source_key(path: Path) -> str:
-    """Files are identified by their absolute path."""
-    return path.resolve().as_posix()
+    """Files are identified by their absolute path (undecodable bytes escaped)."""
+    return safe_name(path.resolve().as_posix())
+
+
+# --- roots: where documents come from ------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One document a root offers."""
+
+    key: str  # stable id of the document, unique in the store; also its `source`
+    suffix: str  # selects the loader (".md", ".html", ...)
+    read: Callable[[], bytes]
+    size: int | None = None  # known before reading, for the size limit
+    url: str | None = None  # what users are shown, when it is not the key
+
+
+class Root(Protocol):
+    """A place documents come from (a directory, a web site, a repository)."""
+
+    key: str  # recorded on every chunk; --prune acts only on the roots it is given
+    problems: list[Skipped]  # what could not be looked at (reported, never pruned)
+
+    def entries(self) -> Iterator[Entry]: ...
+
+    def owns(self, source: str, record: FileRecord) -> bool:
+        """May ``source`` be pruned by this root when it no longer offers it?"""
+        ...
+
+
+class FileRoot:
+    """A directory (or one file) on this machine."""
+
+    def __init__(self, path: Path, owner: str, include: list[str], exclude: list[str]) -> None:
+        self.path = path.resolve()
+        self._owner_prefix = f"file:{owner}:"
+        self.key = f"{self._owner_prefix}{safe_name(self.path.as_posix())}"
+        self.problems: list[Skipped] = []
+        self._include, self._exclude = include, exclude
+        self._unscanned: list[str] = []
+
+    def entries(self) -> Iterator[Entry]:
+        if self.path.is_file():
+            files = [self.path]
+        else:
+            scan = scan_dir(self.path, self._include, self._exclude)
+            self.problems.extend(scan.problems)
+            self._unscanned = [source_key(p) + "/" for p in scan.unscanned]
+            files = [p for p, _ in scan.files]
+        for path in files:
+            yield Entry(source_key(path), path.suffix.lower(), path.read_bytes, _size(path))
+
+    def owns(self, source: str, record: FileRecord) -> bool:
+        if any(source.startswith(prefix) for prefix in self._unscanned):
+            return False
+        if record.root is not None and not record.root.startswith(self._owner_prefix):
+            return False  # another machine's, or a connector's
+        # Ours (or from before roots were recorded): this root owns what lies under it,
+        # also when it was ingested through another path (a single file, a subdirectory).
+        under = safe_name(self.path.as_posix())
+        return source == under or source.startswith(under.rstrip("/") + "/")
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def file_roots(paths: Iterable[Path | Root], settings: Settings, owner: str) -> tuple[list[Root], list[str]]:
+    """Roots for the given paths (roots pass through), and the paths that do not exist."""
+    roots: list[Root] = []
+    missing: list[str] = []
+    for path in paths:
+        if not isinstance(path, Path):
+            roots.append(path)
+        elif os.path.lexists(path) and (path.is_file() or path.is_dir()):
+            roots.append(FileRoot(path, owner, settings.include, settings.exclude))
+        else:
+            missing.append(safe_name(path))
+    return roots, missing
+
+
+# --- the ingest -------------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """A changed document, loaded and split, waiting to be embedded and written."""
+
+    doc: Document
+    chunks: list[Chunk]
+    record: FileRecord | None
+    root: str
+
+
+class _Run:
+    """One ingest: its settings, target store and report."""
+
+    def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings, owner: str) -> None:
+        self.store, self.embedder, self.settings, self.owner = store, embedder, settings, owner
+        self.splitter = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
+        self.manifest = build_manifest(embedder, self.splitter)
+        self.report = IngestReport()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.seen: set[str] = set()
+
+    def skip(self, source: str, reason: str) -> None:
+        log.info("skipped %s: %s", source, reason)  # the frontend shows the report
+        self.report.skipped.append(Skipped(source, reason))
+
+    def plan(
+        self, roots: Sequence[Root], records: dict[str, FileRecord], max_chunks: int | None
+    ) -> tuple[list[_Item], list[str]]:
+        """Load and split every changed document; returns the work and the sources to remove."""
+        items: list[_Item] = []
+        vanished: list[str] = []  # indexed documents that became empty or unreadable
+        limit = int(self.settings.max_file_mb * 2**20)
+        planned = 0
+        for root in roots:
+            for entry in root.entries():
+                key = entry.key
+                self.seen.add(key)
+                record = records.get(key)
+                try:
+                    if entry.size is not None and entry.size > limit:
+                        raise LoaderError(f"larger than the limit of {self.settings.max_file_mb:g} MB "
+                                          "(ASSISTANT_MAX_FILE_MB)")  # fmt: skip
+                    data = entry.read()
+                    from assistant.loading import file_hash
+
+                    if record and record.file_hash == file_hash(data) and record.complete:
+                        self.report.unchanged.append(key)
+                        continue
+                    doc = load_bytes(
+                        data, key, entry.suffix,
+                        utf8_tolerance=self.settings.utf8_error_tolerance, max_bytes=limit,
+                    )  # fmt: skip
+                    chunks = split_document(doc, self.splitter)
+                except Exception as exc:  # one document never stops the others
+                    reason = _reason(exc, key)
+                    if record is not None:
+                        log.info("removing %s: %s", key, reason)
+                        self.report.warnings.append(f"{key}: {reason}; its old passages are removed")
+                        vanished.append(key)
+                    else:
+                        self.skip(key, reason)
+                    continue
+                for warning in doc.warnings:
+                    self.report.warnings.append(f"{key}: {warning}")
+                fresh = len({c.id for c in chunks} - set(record.ids if record else ()))
+                if max_chunks is not None and planned + fresh > max_chunks:
+                    self.skip(key, f"not embedded in this run: the --max-chunks limit of {max_chunks} "
+                              "is reached; run ingest again to continue")  # fmt: skip
+                    continue
+                planned += fresh
+                items.append(_Item(doc, chunks, record, root.key))
+            for problem in root.problems:
+                self.report.warnings.append(f"{problem.source}: {problem.reason}")
+        return items, vanished
+
+    def write(
+        self,
+        target: ChromaStore,
+        items: list[_Item],
+        progress: Progress | None,
+        renew: Callable[[], None] | None,
+    ) -> None:
+        """Embed and store the items in groups; each group under the lock unless ``renew`` is
+        given (the caller holds the lock and ``renew`` keeps it)."""
+        total = sum(len({c.id for c in i.chunks} - set(i.record.ids if i.record else ())) for i in items)
+        done = 0
+        for group in _groups(items, self.settings.embed_batch_size * 8):
+            if renew is not None:
+                renew()
+                done += self._write_group(target, group, progress, done, total)
+            else:
+                with self.store.lock(self.owner):
+                    self.store.cleanup()
+                    done += self._write_group(target, group, progress, done, total)
+                    target.write_manifest(self.manifest)  # a new version: readers refresh
+        self.report.chunks_embedded = done
+
+    def _write_group(
+        self, target: ChromaStore, group: list[_Item], progress: Progress | None, done: int, total: int
+    ) -> int:
+        """Write one group (the caller holds the lock): re-read the documents' records first,
+        since another ingest may have written them since they were planned."""
+        manifest = target.manifest()
+        check_manifest(manifest, self.manifest)
+        if manifest:
+            fresh = target.records([i.doc.source for i in group])
+            for item in group:
+                item.record = fresh.get(item.doc.source)
+        else:
+            target.write_manifest(self.manifest)
+
+        def step(n: int) -> None:
+            if progress:
+                progress(done + n, total)
+
+        return _write(
+            group, target, self.embedder, self.settings.embed_batch_size, self._stored, self.report, step
+        )
+
+    def _stored(
+        self, doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str], root: str
+    ) -> StoredChunk:
+        meta: dict[str, Any] = {
+            "source": doc.source,
+            "title": doc.title,
+            "heading": chunk.heading,
+            "ordinal": chunk.ordinal,
+            "file_hash": doc.content_hash,
+            "n_chunks": n_chunks,
+            "tokens": " ".join(tokens),
+            "root": root,
+            "owner": self.owner,
+            "ingest": self.run_id,
+        }
+        if doc.metadata.get("description"):
+            meta["description"] = doc.metadata["description"][:500]
+        return StoredChunk(chunk.id, chunk.text, meta)
+
+    def remove(self, target: ChromaStore, sources: Iterable[str]) -> None:
+        sources = list(sources)
+        if not sources:
+            return
+        for source, record in target.records(sources).items():
+            target.delete(record.ids)
+            self.report.removed.append(source)
+
+    def prune(self, target: ChromaStore, roots: Sequence[Root]) -> None:
+        """Remove documents that the given roots own but no longer offer."""
+        for source, record in target.files().items():
+            if source not in self.seen and any(root.owns(source, record) for root in roots):
+                target.delete(record.ids)
+                self.report.removed.append(source)
 
 
 def ingest(
-    paths: Iterable[Path],
+    paths: Iterable[Path | Root],
     store: ChromaStore,
     embedder: Embedder,
     settings: Settings,
     *,
     prune: bool = False,
+    rebuild: bool = False,
+    max_chunks: int | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Bring the index up to date with the files under ``paths``."""
+    """Bring the index up to date with the documents under ``paths`` (directories, files
+    or `Root`s). With ``rebuild``, build a new index from them and switch to it at the end;
+    the old one answers questions until then and is kept if anything fails."""
     started = time.perf_counter()
-    splitter = SplitterConfig(settings.chunk_size, settings.chunk_overlap)
-    manifest = build_manifest(embedder, splitter)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    report = IngestReport()
-    with FileLock(str(settings.data_dir / "ingest.lock")):
-        check_manifest(store.manifest(), manifest)
-        records = store.files()
-        plan: list[tuple[Document, list[Chunk], FileRecord | None]] = []
-        seen: set[str] = set()
-        for path, _root in iter_files(list(paths), settings.include, settings.exclude):
-            key = source_key(path)
-            seen.add(key)
+    owner = owner_id(settings)
+    roots, missing = file_roots(paths, settings, owner)
+    if missing and rebuild:
+        raise LoaderError(
+            f"{', '.join(missing)}: does not exist; nothing was changed.",
+            "Check the paths; a rebuild indexes exactly the paths given.",
+        )
+    max_chunks = max_chunks if max_chunks is not None else settings.max_chunks
+    run = _Run(store, embedder, settings, owner)
+    for path in missing:
+        run.report.missing.append(path)
+        run.skip(path, "does not exist")
+    if rebuild:
+        items, _ = run.plan(roots, {}, max_chunks)
+        with store.lock(owner) as renew:
+            store.cleanup()
+            staging = store.staging()
             try:
-                data = path.read_bytes()
-            except OSError as exc:
-                _skip(report, key, f"cannot be read ({exc.strerror or exc})")
-                continue
-            record = records.get(key)
-            if record and record.file_hash == file_hash(data) and record.complete:
-                report.unchanged.append(key)
-                continue
-            try:
-                doc = load_bytes(data, key, path.suffix.lower())
-            except LoaderError as exc:
-                _skip(report, key, exc.message.removeprefix(f"{key}: "))
-                continue
-            plan.append((doc, split_document(doc, splitter), record))
+                staging.write_manifest(run.manifest)
+                run.write(staging, items, progress, renew)
+                staging.write_manifest(run.manifest)
+                renew()
+                store.publish(staging)
+            except BaseException:
+                _discard(staging)
+                raise
+            run.report.chunks_total = store.count()
+    else:
+        check_manifest(store.manifest(), run.manifest)
+        items, vanished = run.plan(roots, store.files(), max_chunks)
+        run.write(store, items, progress, None)
+        if vanished or prune:
+            with store.lock(owner):
+                run.remove(store, vanished)
+                if prune:
+                    run.prune(store, roots)
+                if run.report.removed:
+                    store.write_manifest(run.manifest)
+        run.report.chunks_total = store.count() if store.manifest() else 0
+    run.report.seconds = time.perf_counter() - started
+    return run.report
 
-        if plan or not store.manifest():
-            store.write_manifest(manifest)
-        report.chunks_embedded = _write(plan, store, embedder, settings.embed_batch_size, progress, report)
 
-        if prune:
-            for key, record in records.items():
-                if key not in seen and not Path(key).exists():
-                    store.delete(record.ids)
-                    report.removed.append(key)
-        if report.changed:
-            store.write_manifest(manifest)  # a new version token tells readers to refresh
-        report.chunks_total = store.count() if store.manifest() else 0
-    report.seconds = time.perf_counter() - started
-    return report
+def _groups(items: list[_Item], size: int) -> Iterator[list[_Item]]:
+    """Consecutive items with about ``size`` chunks together (a big file is a group alone)."""
+    group: list[_Item] = []
+    chunks = 0
+    for item in items:
+        if group and chunks + len(item.chunks) > size:
+            yield group
+            group, chunks = [], 0
+        group.append(item)
+        chunks += len(item.chunks)
+    if group:
+        yield group
+
+
+def _discard(staging: ChromaStore) -> None:
+    try:
+        staging.discard()
+    except AssistantError as exc:  # the next ingest removes it under the lock
+        log.warning("could not remove the unfinished index: %s", exc)
+
+
+def _reason(exc: BaseException, source: str) -> str:
+    if isinstance(exc, AssistantError):
+        return exc.message.removeprefix(f"{source}: ").rstrip(".")
+    if isinstance(exc, OSError):
+        return f"cannot be read ({exc.strerror or exc})"
+    return f"could not be loaded ({type(exc).__name__}: {exc})"
 
 
 @dataclass
@@ -155,22 +439,24 @@ class _FileWork:
 
 
 def _write(
-    plan: list[tuple[Document, list[Chunk], FileRecord | None]],
+    items: list[_Item],
     store: ChromaStore,
     embedder: Embedder,
     batch_size: int,
-    progress: Progress | None,
+    stored: Callable[[Document, Chunk, int, list[str], str], StoredChunk],
     report: IngestReport,
+    progress: Callable[[int], None],
 ) -> int:
-    """Embed the new chunks of all files in full batches (the embedder is fastest so), and
+    """Embed the new chunks of the items in full batches (the embedder is fastest so), and
     finish each file once all its new chunks are stored; returns how many were embedded."""
     tokenizer = default_tokenizer()
     works: list[_FileWork] = []
-    for doc, chunks, record in plan:
+    for item in items:
+        doc, chunks, record = item.doc, item.chunks, item.record
         existing = set(record.ids) if record else set()
-        stored = [_stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text)) for c in chunks]
-        fresh = [(c.embedding_text, s) for c, s in zip(chunks, stored, strict=True) if c.id not in existing]
-        kept = [s for s in stored if s.id in existing]
+        rows = [stored(doc, c, len(chunks), tokenizer.tokenize(c.embedding_text), item.root) for c in chunks]
+        fresh = [(c.embedding_text, s) for c, s in zip(chunks, rows, strict=True) if c.id not in existing]
+        kept = [s for s in rows if s.id in existing]
         stale = sorted(existing - {c.id for c in chunks})
         works.append(_FileWork(doc, record is not None, fresh, kept, stale, len(fresh)))
 
@@ -192,30 +478,9 @@ def _write(
         vectors = embedder.embed_documents([text for _, text, _ in batch])
         store.upsert([chunk for _, _, chunk in batch], vectors)
         done += len(batch)
-        if progress:
-            progress(done, len(queue))
+        progress(done)
         for work, _, _ in batch:
             work.pending -= 1
             if work.pending == 0:
                 finish(work)
     return done
-
-
-def _stored(doc: Document, chunk: Chunk, n_chunks: int, tokens: list[str]) -> StoredChunk:
-    meta: dict[str, Any] = {
-        "source": doc.source,
-        "title": doc.title,
-        "heading": chunk.heading,
-        "ordinal": chunk.ordinal,
-        "file_hash": doc.content_hash,
-        "n_chunks": n_chunks,
-        "tokens": " ".join(tokens),
-    }
-    if doc.metadata.get("description"):
-        meta["description"] = doc.metadata["description"][:500]
-    return StoredChunk(chunk.id, chunk.text, meta)
-
-
-def _skip(report: IngestReport, source: str, reason: str) -> None:
-    log.warning("skipped %s: %s", source, reason)
-    report.skipped.append(Skipped(source, reason))

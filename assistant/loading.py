@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from assistant.types import (
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a hard ceiling for direct callers; ingest applies max_file_mb
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Document:
     title: str
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. bytes replaced while decoding
 
 
 @dataclass
@@ -57,6 +59,51 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def safe_name(path: Path | str | bytes) -> str:
+    """A file name that can always be shown and stored: undecodable bytes become ``\\xNN``.
+
+    Names that are not valid in the file system's encoding (e.g. CP932 names unpacked from
+    a Japanese Windows zip on a UTF-8 system) arrive as surrogate escapes; they would break
+    any later encoding to UTF-8.
+    """
+    name = os.fsdecode(os.fspath(path))
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Scan:
+    """What walking the given directories found: files, and what could not be looked at."""
+
+    files: list[tuple[Path, Path]] = field(default_factory=list)  # (file, root)
+    problems: list[Skipped] = field(default_factory=list)  # unreadable directories
+    unscanned: list[Path] = field(default_factory=list)  # their paths, never pruned
+
+
+def scan_dir(root: Path, include: list[str], exclude: list[str]) -> Scan:
+    """Every file under ``root`` that the globs select, sorted; unreadable directories are
+    reported (with their safe names), not silently skipped."""
+    scan = Scan()
+
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        scan.unscanned.append(where)
+        reason = f"directory cannot be read ({exc.strerror or exc}); files under it were left as they are"
+        scan.problems.append(Skipped(safe_name(where), reason))
+
+    for directory, dirs, names in os.walk(root, onerror=failed):
+        dirs.sort()
+        for name in sorted(names):
+            candidate = Path(directory) / name
+            rel = candidate.relative_to(root).as_posix()
+            if not any(_glob_match(rel, pattern) for pattern in include):
+                continue
+            if any(_glob_match(rel, pattern) for pattern in exclude):
+                continue
+            scan.files.append((candidate, root))
+    scan.files.sort()
+    return scan
+
+
 def iter_files(paths: Iterable[Path], include: list[str], exclude: list[str]) -> Iterator[tuple[Path, Path]]:
     """Yield ``(file, root)`` for every file under ``paths`` that the globs select.
 
@@ -66,16 +113,10 @@ def iter_files(paths: Iterable[Path], include: list[str], exclude: list[str]) ->
         if path.is_file():
             yield path, path.parent
         elif path.is_dir():
-            for candidate in sorted(p for p in path.rglob("*") if p.is_file()):
-                rel = candidate.relative_to(path).as_posix()
-                if not any(_glob_match(rel, pattern) for pattern in include):
-                    continue
-                if any(_glob_match(rel, pattern) for pattern in exclude):
-                    continue
-                yield candidate, path
+            yield from scan_dir(path, include, exclude).files
         else:
             raise LoaderError(
-                f"{path} does not exist.", "Check the path; give files or directories to ingest."
+                f"{safe_name(path)} does not exist.", "Check the path; give files or directories to ingest."
             )
 
 
@@ -94,21 +135,24 @@ def load_file(path: Path, source: str | None = None) -> Document:
     return load_bytes(data, source, suffix=path.suffix.lower())
 
 
-def load_bytes(data: bytes, source: str, suffix: str) -> Document:
+def load_bytes(
+    data: bytes, source: str, suffix: str, *, utf8_tolerance: float = 0.01, max_bytes: int = MAX_FILE_BYTES
+) -> Document:
     """Load a document from raw bytes; ``suffix`` (e.g. ``.md``) selects the format."""
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoaderError(
             f"{source}: unsupported file type {suffix or '(none)'}.",
             f"Supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}.",
         )
-    if len(data) > MAX_FILE_BYTES:
-        raise LoaderError(f"{source}: larger than {MAX_FILE_BYTES // 2**20} MB, skipped.")
+    if len(data) > max_bytes:
+        raise LoaderError(f"{source}: larger than the limit of {max_bytes / 2**20:g} MB, skipped.")
     digest = file_hash(data)
     metadata: dict[str, Any] = {}
+    warnings: list[str] = []
     if suffix in PDF_SUFFIXES:
         text = _pdf_text(data, source)
     else:
-        raw = decode_text(data, source)
+        raw = decode_text(data, source, utf8_tolerance=utf8_tolerance, warnings=warnings)
         if suffix in MARKDOWN_SUFFIXES:
             metadata, body = split_front_matter(raw)
             text = clean_markdown(body)
@@ -124,21 +168,52 @@ def load_bytes(data: bytes, source: str, suffix: str) -> Document:
     if not text:
         raise LoaderError(f"{source}: contains no readable text.")
     title = str(metadata.get("title") or _first_heading(text) or Path(source).stem)
-    return Document(source, text, title, digest, metadata)
+    return Document(source, text, title, digest, metadata, warnings)
 
 
-def decode_text(data: bytes, source: str) -> str:
-    """Decode bytes in any of the encodings Japanese text commonly uses."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode_text(
+    data: bytes, source: str, *, utf8_tolerance: float = 0.01, warnings: list[str] | None = None
+) -> str:
+    """Decode bytes in any of the encodings Japanese text commonly uses.
+
+    A byte-order mark decides only when the bytes really decode in its encoding. UTF-8
+    with a few invalid bytes (at most ``utf8_tolerance`` of them) is decoded with
+    replacement characters and a warning appended to ``warnings``.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            unit = 4 if encoding == "utf-32" else 2 if encoding == "utf-16" else 1
+            whole = data[: len(data) - len(data) % unit]
+            try:
+                text = whole.decode(encoding)
+            except UnicodeDecodeError:
+                break  # a BOM lookalike, not that encoding: decide by content below
+            if len(whole) < len(data) and warnings is not None:
+                warnings.append(f"the file ends in the middle of a {encoding} character (truncated?)")
+            if _looks_like_text(text):
+                return text
+            break
     if b"\x00" in data[:8192]:
         raise LoaderError(f"{source}: looks like a binary file, not text.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    replaced = data.decode("utf-8", errors="replace")
+    invalid = replaced.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    if invalid <= max(1, utf8_tolerance * len(data)) and _mostly_utf8(data):
+        if warnings is not None:
+            warnings.append(f"{invalid} invalid byte sequence(s) replaced by \ufffd while decoding UTF-8")
+        return replaced.removeprefix("\ufeff")
     for encoding in ("cp932", "euc_jp"):
         try:
             text = data.decode(encoding)
@@ -155,6 +230,16 @@ def decode_text(data: bytes, source: str) -> str:
             "Save the file as UTF-8 and ingest it again.",
         )
     return str(best)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when the file has multi-byte UTF-8 sequences (or is ASCII) rather than a legacy
+    double-byte encoding that happens to contain a few valid UTF-8 pairs."""
+    high = sum(1 for b in data if b >= 0x80)
+    if not high:
+        return True
+    valid = len(data.decode("utf-8", errors="ignore").encode("utf-8")) - sum(1 for b in data if b < 0x80)
+    return valid / high >= 0.5
 
 
 def _looks_like_text(text: str) -> bool:

@@ -111,14 +111,13 @@ class Assistant:
         rebuild: bool = False,
         progress: Any = None,
     ) -> IngestReport:
-        if rebuild:
-            self.store.drop()
         return ingest(
             paths or self.settings.corpus,
             self.store,
             self.embedder,
             self.settings,
             prune=prune,
+            rebuild=rebuild,
             progress=progress,
         )
 

@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     llm_threads: int | None = Field(default=None, description="llamacpp: CPU threads.")
     llm_chat_format: str | None = Field(default=None, description='llamacpp: e.g. "gemma", "chatml".')
 
-    # Slack bot (assistant slack)
+    # --- slack (the Slack bot, assistant slack; docs/slack.md)
     slack_mode: Literal["socket", "http"] = Field(
         default="socket", description="Slack connection: socket (Socket Mode) or http (Events API)."
     )
@@ -141,6 +141,68 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", description="Base URL of the Slack Web API.")
     slack_host: str = Field(default="127.0.0.1", description="HTTP mode: address to listen on.")
     slack_port: int = Field(default=3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
+    slack_workers: int = Field(default=4, ge=1, le=64, description="Answer worker threads.")
+    slack_queue_size: int = Field(default=200, ge=1, description="Questions waiting for a worker, at most.")
+    slack_thread_window_minutes: float = Field(
+        default=30, ge=0, description="Follow-ups without a mention are answered this long after an answer."
+    )
+    slack_delivery_deadline: float = Field(
+        default=600, gt=0, description="Seconds to keep retrying a Slack API call (rate limits, 5xx)."
+    )
+    slack_shutdown_grace: float = Field(default=20, ge=0, description="Seconds to finish answers on SIGTERM.")
+    slack_recover_max_age_minutes: float = Field(
+        default=60, ge=0, description="On start, answer older unanswered questions only up to this age."
+    )
+    slack_allowed_teams: list[str] = Field(
+        default=[], description="Workspace (team) ids whose members may ask; empty: the installing one."
+    )
+    slack_allowed_channels: list[str] = Field(
+        default=[], description="Channel ids the bot answers in; empty: every channel it is in (DMs always)."
+    )
+    slack_retention_days: float = Field(
+        default=30, gt=0, description="Days the bot keeps question and answer texts in its state store."
+    )
+    slack_ask_visibility: Literal["ephemeral", "in_channel"] = Field(
+        default="ephemeral", description="/ask answers: only to the asker (ephemeral) or in the channel."
+    )
+    slack_max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="HTTP mode: request size limit."
+    )
+    source_url_base: str | None = Field(
+        default=None, description="Base URL of the documents; a source's path under the corpus is appended."
+    )
+
+    # --- ingest
+    chroma_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection to the Chroma server."
+    )
+    chroma_read_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for the Chroma server to answer one call."
+    )
+    max_file_mb: float = Field(
+        default=5.0, gt=0, description="Files larger than this (MB) are skipped with a reason."
+    )
+    max_chunks: int | None = Field(
+        default=None, ge=1, description="Embed at most this many new chunks in one ingest run."
+    )
+    utf8_error_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of invalid bytes up to which a UTF-8 file is decoded with replacement "
+        "characters (and a warning) rather than guessed as another encoding.",
+    )
+    ingest_owner: str | None = Field(
+        default=None,
+        description="Who owns the documents this machine ingests (for --prune on a shared server); "
+        "unset uses an id kept in data_dir.",
+    )
+    lease_seconds: float = Field(
+        default=120.0, gt=0, description="Expiry of the ingest lease on a shared Chroma server."
+    )
+    lock_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds an ingest waits for another one to finish."
+    )
 
     # Misc
     log_level: str = "WARNING"

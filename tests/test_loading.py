@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,48 @@ def test_related_docs_load_without_leftover_markup() -> None:
             if "{{<" in line or "{{%" in line or "<!--" in line or line.lstrip().startswith("!!! "):
                 leftovers.append(f"{path.relative_to(RELATED)}: {line.strip()[:80]}")
     assert not leftovers, "\n".join(leftovers[:20])
+
+
+def test_a_bom_decides_only_when_the_bytes_decode() -> None:
+    # A UTF-16 BOM followed by bytes that are not UTF-16 (a lone surrogate): not trusted.
+    with pytest.raises(LoaderError, match=r"binary|encoding"):
+        decode_text(b"\xff\xfe" + b"\x00\xd8\x41\x00" * 20, "fake-bom.txt")
+    # A UTF-8 text that merely starts with bytes looking like a UTF-16 BOM is read as text.
+    lookalike = "ÿþ" + JA
+    assert decode_text(lookalike.encode("utf-8"), "x.txt") == lookalike
+    # A real UTF-16 file missing its last byte keeps its text, with a warning.
+    warnings: list[str] = []
+    truncated = (JA * 3).encode("utf-16")[:-1]
+    assert decode_text(truncated, "t.txt", warnings=warnings).startswith(JA * 2)
+    assert warnings and "truncated" in warnings[0]
+
+
+def test_a_few_invalid_bytes_in_utf8_are_replaced_with_a_warning() -> None:
+    data = (JA * 20).encode() + b"\xff" + (JA * 20).encode()
+    warnings: list[str] = []
+    text = decode_text(data, "x.md", utf8_tolerance=0.01, warnings=warnings)
+    assert text == JA * 20 + "\ufffd" + JA * 20
+    assert warnings == ["1 invalid byte sequence(s) replaced by \ufffd while decoding UTF-8"]
+    # Stricter than the share of invalid bytes: the text is guessed as another encoding instead.
+    many = b"\xff".join([(JA * 2).encode()] * 30)
+    with pytest.raises(LoaderError):
+        load_bytes(many, "x.md", ".md", utf8_tolerance=0.0)
+    # Shift_JIS is not mistaken for slightly broken UTF-8.
+    assert decode_text((JA * 3).encode("cp932"), "s.txt", utf8_tolerance=0.5) == JA * 3
+
+
+def test_names_that_are_not_utf8_are_shown_safely(tmp_path: Path) -> None:
+    from assistant.loading import safe_name, scan_dir
+
+    raw = os.fsencode(tmp_path) + b"/" + "資料.md".encode("cp932")
+    with open(raw, "wb") as handle:
+        handle.write(JA.encode())
+    ((found, _root),) = scan_dir(tmp_path, ["**/*.md"], []).files
+    name = safe_name(found)
+    assert name.encode("utf-8") and "\\x8e" in name  # escaped bytes, encodable everywhere
+    assert load_bytes(found.read_bytes(), name, ".md").text == JA
+
+
+def test_oversized_input_is_refused_with_the_limit() -> None:
+    with pytest.raises(LoaderError, match=r"limit of 0\.5 MB"):
+        load_bytes(b"a" * 2**20, "big.txt", ".txt", max_bytes=2**19)

@@ -119,7 +119,7 @@ def test_server_mode_answers_like_the_embedded_mode(chroma_server: tuple[str, in
     local.ingest()
     question = "LinuxホストでWindowsのコンテナを動かせますか？"
     a, b = remote.ask(question), local.ask(question)
-    assert a.answer == b.answer and [c.chunk_id for c in a.citations] == [c.chunk_id for c in b.citations]
+    assert a.answer == b.answer and [c.id for c in a.citations] == [c.id for c in b.citations]
     assert remote.ingest().chunks_embedded == 0
 
 

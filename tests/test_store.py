@@ -78,3 +78,52 @@ def test_unreachable_server_names_the_address(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{port}") as info:
         store.manifest()
     assert "chroma run" in info.value.hint
+
+
+class TestGenerations:
+    def test_a_staging_generation_is_invisible_until_published(self, store_settings: Settings) -> None:
+        live = ChromaStore(store_settings)
+        live.write_manifest({"embedder": "fake:8", "dimension": 8})
+        live.upsert([chunk(0)], np.stack([vec(0)]))
+        reader = ChromaStore(store_settings)
+        assert reader.count() == 1
+        staging = live.staging()
+        staging.write_manifest({"embedder": "fake:8", "dimension": 8})
+        staging.upsert([chunk(i, "/docs/b.md") for i in (1, 2)], np.stack([vec(1), vec(2)]))
+        assert reader.count() == 1 and set(reader.files()) == {"/docs/a.md"}
+        live.publish(staging)
+        # The reader's collection was deleted under it: it follows the pointer.
+        assert [c.id for c in reader.get(["id1", "id2"])] == ["id1", "id2"]
+        assert reader.count() == 2 and set(reader.files()) == {"/docs/b.md"}
+        assert live.cleanup() == []
+
+    def test_an_index_from_before_generations_is_read_then_replaced(self, store_settings: Settings) -> None:
+        import chromadb
+
+        client = (
+            chromadb.HttpClient(host=store_settings.chroma_host, port=store_settings.chroma_port)
+            if store_settings.chroma_host
+            else chromadb.PersistentClient(path=str(store_settings.chroma_dir))
+        )
+        legacy = client.create_collection(
+            store_settings.collection,
+            embedding_function=None,
+            metadata={"embedder": "fake:8", "dimension": 8},
+        )
+        legacy.upsert(ids=["old"], embeddings=[vec(3).tolist()], documents=["old text"],
+                      metadatas=[{"source": "/docs/old.md", "file_hash": "h", "n_chunks": 1}])  # fmt: skip
+        store = ChromaStore(store_settings)
+        assert store.manifest()["embedder"] == "fake:8" and store.count() == 1  # type: ignore[index]
+        staging = store.staging()
+        staging.write_manifest({"embedder": "fake:8", "dimension": 8})
+        store.publish(staging)
+        assert store.count() == 0
+        assert store_settings.collection not in {c.name for c in client.list_collections()}
+
+
+def test_read_only_use_creates_nothing(tmp_path: Path) -> None:
+    store = ChromaStore(load_settings(data_dir=tmp_path / "data", embedder="fake:8"))
+    assert store.manifest() is None and store.files() == {}
+    with pytest.raises(IndexNotFoundError):
+        store.query(vec(0), 3)
+    assert not (tmp_path / "data").exists()

@@ -1,32 +1,30 @@
-"""Build the Bolt app from tokens and an `Assistant`.
-
-The app acknowledges every request at once and answers afterwards in Bolt's
-listener thread pool (``process_before_response=False``). Its `WebClient` retries
-429s after ``Retry-After``, 5xx answers and dropped connections.
+"""Build the bot from tokens and an `Assistant`: the Bolt app, whose listeners only
+acknowledge and queue, the answer queue with its own workers, the outbox that
+delivers under Slack's rate limits, and the state store.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from slack_bolt import App
-from slack_bolt.error import BoltError
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from assistant.errors import ConfigError
 from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from assistant.slack.answering import AnswerService, BotConfig
 from assistant.slack.dedupe import make_dedupe_middleware
-from assistant.slack.handlers import SLACK_ERRORS, Responder, register
+from assistant.slack.handlers import Listeners, register
+from assistant.slack.outbox import Outbox
+from assistant.slack.pacing import Pacer
 from assistant.slack.state import SlackState
+from assistant.slack.workers import AnswerQueue
 
 log = logging.getLogger(__name__)
 
@@ -63,63 +61,125 @@ def check_credentials(
         )
 
 
-def make_client(bot_token: str, api_url: str = DEFAULT_API_URL, *, max_retries: int = 2) -> WebClient:
-    """A WebClient that honours 429 Retry-After and retries 5xx answers and connection errors."""
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
-    handlers: list[RetryHandler] = [
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
-        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
-    ]
-    return WebClient(token=bot_token, base_url=api_url, timeout=30, retry_handlers=handlers)
+def make_assistant(settings: Settings) -> Assistant:
+    """The one place the Slack frontend builds its `Assistant` (a later service
+    client can be swapped in here)."""
+    return Assistant(settings)
 
 
-def build_app(
+def warm_up(assistant: Assistant) -> None:
+    """Load the models before the first question, not inside it."""
+    assistant.warm_up()
+
+
+def make_client(bot_token: str, api_url: str = DEFAULT_API_URL) -> WebClient:
+    """A WebClient without its own retries: the outbox retries (until a deadline,
+    after Retry-After, without holding a thread)."""
+    return WebClient(token=bot_token, base_url=api_url, timeout=30, retry_handlers=[])
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    return BotConfig(
+        thread_window=settings.slack_thread_window_minutes * 60,
+        delivery_deadline=settings.slack_delivery_deadline,
+        recover_max_age=settings.slack_recover_max_age_minutes * 60,
+        allowed_teams=list(settings.slack_allowed_teams),
+        allowed_channels=list(settings.slack_allowed_channels),
+        ask_visibility=settings.slack_ask_visibility,
+        source_url_base=settings.source_url_base,
+        corpus_roots=[Path(p) for p in settings.corpus],
+    )
+
+
+class SlackBot:
+    """The Bolt app plus what answers behind it: the answer queue, the outbox and the state."""
+
+    def __init__(self, app: App, service: AnswerService) -> None:
+        self.app = app
+        self.service = service
+        self._auth_checked: tuple[float, bool, str] = (time.monotonic(), True, "")
+
+    def start(self) -> int:
+        """Prune old texts and pick up what a previous run left unanswered."""
+        self.service.state.prune(force=True)
+        return self.service.recover()
+
+    def stop(self, grace: float) -> None:
+        """Take nothing new; finish running answers and their delivery within ``grace``.
+        Unfinished questions stay pending in the state store for the next start."""
+        started = time.monotonic()
+        left = self.service.queue.stop(grace)
+        remaining = max(0.5, grace - (time.monotonic() - started))
+        if not self.service.outbox.drain(remaining):
+            log.warning("%d delivery(ies) unfinished at shutdown", self.service.outbox.pending())
+        self.service.outbox.close()
+        if left:
+            log.warning("%d question(s) left for the next start", left)
+
+    def readiness(self) -> dict[str, Any]:
+        """Index loaded and Slack reachable with this token (``auth.test``, checked once a minute)."""
+        index = self.service.index_status()
+        checked_at, ok, error = self._auth_checked
+        if time.monotonic() - checked_at > 60:
+            try:
+                self.service.client.auth_test()
+                ok, error = True, ""
+            except (SlackClientError, OSError) as exc:
+                ok, error = False, str(exc)
+            self._auth_checked = (time.monotonic(), ok, error)
+        slack = {"ok": ok, **({"error": error} if error else {})}
+        return {"ok": bool(index.get("ok")) and ok, "index": index, "slack": slack,
+                "queue": {"waiting": self.service.queue.waiting, "busy": self.service.queue.busy},
+                "outbox": self.service.outbox.pending()}  # fmt: skip
+
+
+def build_bot(
     assistant: Assistant,
     *,
     bot_token: str | None,
     signing_secret: str | None = None,
     api_url: str = DEFAULT_API_URL,
     mode: str = "http",
-    workers: int = 5,
-    update_interval: float = 1.0,
-    max_retries: int = 2,
     state_path: Path | None = None,
-) -> App:
-    """The Bolt app; calls ``auth.test`` once to learn the bot's own user and bot ids."""
+) -> SlackBot:
+    """The bot; calls ``auth.test`` once to learn its own user, bot and workspace ids."""
     check_credentials(mode, bot_token=bot_token, signing_secret=signing_secret, need_app_token=False)
     assert bot_token is not None
     settings = assistant.settings
-    state = SlackState(state_path or settings.data_dir / "slack" / "state.sqlite3")
+    client = make_client(bot_token, api_url)
     try:
-        app = App(
-            name="assistant",
-            client=make_client(bot_token, api_url, max_retries=max_retries),
-            signing_secret=signing_secret or "",
-            request_verification_enabled=mode == "http",
-            process_before_response=False,
-            listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-answer"),
-            logger=logging.getLogger("assistant.slack.bolt"),
-        )
-    except BoltError as exc:
+        identity = dict(client.auth_test().validate().data)
+    except SlackApiError as exc:
         raise ConfigError(
-            f"Slack did not accept the bot token: {exc}",
+            f"Slack did not accept the bot token: {exc.response.get('error')}",
             "Check ASSISTANT_SLACK_BOT_TOKEN (Bot User OAuth Token, xoxb-…) and that the app is installed.",
         ) from None
-    except SLACK_ERRORS as exc:
+    except (SlackClientError, OSError) as exc:
         raise ConfigError(
             f"Cannot reach the Slack Web API at {api_url}: {exc}",
             "Check the network, or ASSISTANT_SLACK_API_URL if you changed it.",
         ) from None
-    assistant.warm_up()  # load the models once, before threads race to
+    app = App(
+        name="assistant",
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=mode == "http",
+        token_verification_enabled=False,  # done above, with a clear error
+        process_before_response=False,
+        # Listeners only acknowledge and queue; answers run in the AnswerQueue's own workers.
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="slack-listener"),
+        logger=logging.getLogger("assistant.slack.bolt"),
+    )
+    state = SlackState(
+        state_path or settings.data_dir / "slack" / "state.sqlite3",
+        retention_days=settings.slack_retention_days,
+    )
+    warm_up(assistant)
+    service = AnswerService(
+        assistant, client, state,
+        AnswerQueue(settings.slack_workers, settings.slack_queue_size),
+        Outbox(client, Pacer()), bot_config(settings), identity,
+    )  # fmt: skip
     app.use(make_dedupe_middleware(state))
-    register(app, Responder(assistant, state, settings.feedback_path, update_interval=update_interval))
-    return app
-
-
-def run_socket_mode(app: App, app_token: str) -> None:
-    """Connect through Socket Mode (no public URL needed) and serve until interrupted."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    log.warning("Slack bot connected in Socket Mode; press Ctrl+C to stop")
-    SocketModeHandler(app, app_token).start()
+    register(app, Listeners(service))
+    return SlackBot(app, service)

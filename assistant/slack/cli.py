@@ -17,7 +17,8 @@ examples:
   # HTTP Events API behind your own HTTPS proxy; needs ASSISTANT_SLACK_BOT_TOKEN and
   # ASSISTANT_SLACK_SIGNING_SECRET; Slack posts to https://<your host>/slack/events
   assistant slack --mode http --host 0.0.0.0 --port 3000
-  curl http://127.0.0.1:3000/healthz
+  curl http://127.0.0.1:3000/healthz     # alive
+  curl http://127.0.0.1:3000/readyz      # index loaded and the Slack token works
 
 set-up (app manifest, scopes, tokens): docs/slack.md
 """
@@ -46,30 +47,30 @@ def _secret(value: Any) -> str | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.pipeline import Assistant
-    from assistant.slack.app import build_app, check_credentials, run_socket_mode
-    from assistant.slack.server import make_http_server
+    from assistant.slack.app import build_bot, check_credentials, make_assistant
+    from assistant.slack.server import make_http_server, run_socket_mode
 
     mode = args.mode or settings.slack_mode
     bot_token = _secret(settings.slack_bot_token)
     signing_secret = _secret(settings.slack_signing_secret)
     app_token = _secret(settings.slack_app_token)
     check_credentials(mode, bot_token=bot_token, signing_secret=signing_secret, app_token=app_token)
-    assistant = Assistant(settings)
+    assistant = make_assistant(settings)
     assistant.info()  # fail now, with a hint, when there is no index yet
-    app = build_app(assistant, bot_token=bot_token, signing_secret=signing_secret,
+    bot = build_bot(assistant, bot_token=bot_token, signing_secret=signing_secret,
                     api_url=settings.slack_api_url, mode=mode)  # fmt: skip
+    bot.start()
+    grace = settings.slack_shutdown_grace
     if mode == "socket":
         assert app_token is not None
-        run_socket_mode(app, app_token)
+        run_socket_mode(bot, app_token, shutdown_grace=grace)
         return 0
-    server = make_http_server(app, args.host or settings.slack_host, args.port or settings.slack_port)
-    log.warning("Slack bot listening on %s/slack/events (health: %s/healthz); Ctrl+C to stop",
-                server.url, server.url)  # fmt: skip
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    assert signing_secret is not None
+    server = make_http_server(
+        bot, signing_secret, args.host or settings.slack_host, args.port or settings.slack_port,
+        max_body=settings.slack_max_body_bytes, shutdown_grace=grace,
+    )  # fmt: skip
+    log.warning("Slack bot listening on %s:%s/slack/events (health: /healthz, /readyz); Ctrl+C to stop",
+                server.server.config.host, server.server.config.port)  # fmt: skip
+    server.run()  # returns after SIGTERM/SIGINT, once running answers are finished
     return 0

@@ -8,8 +8,10 @@ long answers are split over several sections and, if needed, several messages.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from assistant.errors import AssistantError
 from assistant.types import Answer, Passage
@@ -26,28 +28,40 @@ Message = dict[str, Any]  # {"text": str, "blocks": list[Block]}
 
 _LABELS = {
     "ja": {
-        "thinking": "考え中…",
+        "working": "考え中…",
         "sources": "出典",
         "closest": "近い資料",
+        "notes": "注記",
         "up": "役に立った",
         "down": "役に立たなかった",
-        "thanks": "フィードバックありがとうございます。",
-        "already": "この回答はすでに評価済みです。",
-        "gone": "この回答の記録が見つからないため、評価を保存できませんでした。",
-        "apology": "申し訳ありません。Slack への返信に失敗しました。しばらくしてからもう一度お試しください。",
+        "rated_up": "👍 として記録しました。👎 を押すと変更できます。",
+        "rated_down": "👎 として記録しました。👍 を押すと変更できます。",
+        "gone": "この回答の記録は保存期間を過ぎたため、評価を保存できませんでした。",
+        "apology": "申し訳ありません。回答を Slack に投稿できませんでした。もう一度質問してください。",
         "failed": "申し訳ありません。回答の作成中にエラーが発生しました。",
+        "busy": "申し訳ありません。いま質問が混み合っています。少し待ってからもう一度質問してください。",
+        "ask_again": "申し訳ありません。ボットの再起動のため、この質問（「{question}」）に回答できませんでした。もう一度質問してください。",
+        "external": "申し訳ありません。このボットは所属ワークスペースのメンバーの質問にだけ回答します。",
+        "channel": "申し訳ありません。このチャンネルでは回答できません。ダイレクトメッセージで質問してください。",
+        "empty_command": "使い方: `/ask 質問` （例: `/ask コンテナとは？`）",
     },
     "en": {
-        "thinking": "Thinking…",
+        "working": "Working on it…",
         "sources": "Sources",
         "closest": "Closest passages",
+        "notes": "Notes",
         "up": "Helpful",
         "down": "Not helpful",
-        "thanks": "Thanks for the feedback.",
-        "already": "You already rated this answer.",
-        "gone": "This answer is no longer on record, so the rating could not be stored.",
-        "apology": "Sorry, I could not post my answer to Slack. Please try again in a moment.",
+        "rated_up": "Recorded as 👍. Click 👎 to change it.",
+        "rated_down": "Recorded as 👎. Click 👍 to change it.",
+        "gone": "This answer is past its retention period, so the rating could not be stored.",
+        "apology": "Sorry, I could not post my answer to Slack. Please ask again.",
         "failed": "Sorry, something went wrong while answering.",
+        "busy": "Sorry, I have too many questions right now. Please ask again in a moment.",
+        "ask_again": "Sorry, I was restarted and could not answer your question (“{question}”). Please ask again.",
+        "external": "Sorry, I only answer members of the workspace this bot belongs to.",
+        "channel": "Sorry, I do not answer in this channel. Please ask me in a direct message.",
+        "empty_command": "Usage: `/ask your question` (e.g. `/ask What is a container?`)",
     },
 }
 
@@ -88,14 +102,17 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """The question without the bot's mention, unescaped, on one line."""
+    text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text)
+    return unescape(" ".join(text.split()))
+
+
 def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def progress_text(partial: str, language: str) -> str:
-    """The placeholder while the answer grows."""
-    shown = partial if len(partial) <= SECTION_LIMIT else partial[: SECTION_LIMIT - 1] + "…"
-    return to_mrkdwn(shown) + " …" if shown.strip() else label("thinking", language)
 
 
 def shown_sources(answer: Answer) -> list[Passage]:
@@ -103,47 +120,85 @@ def shown_sources(answer: Answer) -> list[Passage]:
     return answer.sources()[:MAX_SOURCES]
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
+def snippet_mrkdwn(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """A short excerpt of a passage, as mrkdwn on one line (Markdown marks converted,
+    table pipes and heading marks dropped, a cut mark left unbalanced removed)."""
+    lines = [re.sub(r"^\s*(#{1,6}\s+|[-*+]\s+|>\s*)", "", line) for line in text.splitlines()]
+    lines = [line for line in lines if not re.fullmatch(r"[\s|:\-]*", line)]
+    flat = " ".join(" ".join(line.replace("|", " ").split()) for line in lines)
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    converted = to_mrkdwn(flat)
+    return converted.replace("**", "").replace("`", "'")
 
 
-def source_line(citation: Passage) -> str:
-    title = citation.title or Path(citation.source).name
-    where = f" › {citation.heading}" if citation.heading_path else ""
-    return (
-        f"*[{citation.number}]* {escape(title)}{escape(where)}  `{escape(Path(citation.source).name)}`\n"
-        f"_{escape(_snippet(citation.text))}_"
-    )
+def source_url(source: str, base: str | None, roots: list[Path]) -> str | None:
+    """The document's URL: the source itself when it is one, else ``base`` + its path
+    relative to the corpus directory it was ingested from (None without a base)."""
+    if re.match(r"https?://", source):
+        return source
+    if not base:
+        return None
+    path = Path(source)
+    for root in roots:
+        try:
+            relative = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            continue
+        return base.rstrip("/") + "/" + quote(relative.as_posix())
+    return base.rstrip("/") + "/" + quote(path.name)
 
 
-def sources_blocks(answer: Answer) -> list[Block]:
+def source_line(citation: Passage, url: str | None = None) -> str:
+    title = escape(citation.title or Path(citation.source).name)
+    where = escape(f" › {citation.heading}") if citation.heading_path else ""
+    name = f"<{url}|{title}>" if url else title
+    return f"*[{citation.number}]* {name}{where}  `{escape(Path(citation.source).name)}`\n{snippet_mrkdwn(citation.text)}"
+
+
+def sources_blocks(answer: Answer, urls: Callable[[str], str | None] = lambda s: None) -> list[Block]:
     sources = shown_sources(answer)
     if not sources:
         return []
     heading = label("closest" if answer.refused or not answer.cited else "sources", answer.language)
     elements = [{"type": "mrkdwn", "text": f"*{heading}*"}]
-    elements += [{"type": "mrkdwn", "text": source_line(c)} for c in sources]
+    elements += [{"type": "mrkdwn", "text": source_line(c, c.url or urls(c.source))} for c in sources]
     return [{"type": "divider"}, {"type": "context", "elements": elements[:10]}]
 
 
-def feedback_block(answer_id: str, language: str) -> Block:
-    buttons = [
-        ("assistant_feedback_up", f"👍 {label('up', language)}"),
-        ("assistant_feedback_down", f"👎 {label('down', language)}"),
-    ]
-    return {
-        "type": "actions",
-        "block_id": "assistant_feedback",
-        "elements": [
-            {"type": "button", "action_id": action, "value": answer_id,
-             "text": {"type": "plain_text", "text": text, "emoji": True}}
-            for action, text in buttons
-        ],
-    }  # fmt: skip
+def notes_block(answer: Answer) -> list[Block]:
+    """The answer's notes (offline answer, removed citations...) in a context block."""
+    notes = [n for n in answer.notes if n]
+    if not notes:
+        return []
+    text = f"*{label('notes', answer.language)}*: " + " / ".join(escape(str(n)) for n in notes)
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2900]}]}]
 
 
-def answer_messages(answer: Answer, answer_id: str) -> list[Message]:
+def feedback_block(answer_id: str, language: str, counts: dict[int, int] | None = None) -> Block:
+    """👍/👎 buttons; with ``counts`` they show how the answer was rated so far."""
+    counts = counts or {}
+    buttons = [("assistant_feedback_up", 1, "👍", "up"), ("assistant_feedback_down", -1, "👎", "down")]
+    elements = []
+    for action, rating, emoji, key in buttons:
+        text = f"{emoji} {label(key, language)}" + (f" ({counts[rating]})" if counts.get(rating) else "")
+        button: Block = {"type": "button", "action_id": action, "value": answer_id,
+                         "text": {"type": "plain_text", "text": text, "emoji": True}}  # fmt: skip
+        if counts.get(rating, 0) and counts.get(rating, 0) >= counts.get(-rating, 0):
+            button["style"] = "primary" if rating > 0 else "danger"
+        elements.append(button)
+    return {"type": "actions", "block_id": "assistant_feedback", "elements": elements}
+
+
+def with_feedback(blocks: list[Block], answer_id: str, language: str, counts: dict[int, int]) -> list[Block]:
+    """A message's blocks with its feedback buttons showing the current counts."""
+    block = feedback_block(answer_id, language, counts)
+    return [block if b.get("block_id") == "assistant_feedback" else b for b in blocks]
+
+
+def answer_messages(
+    answer: Answer, answer_id: str, urls: Callable[[str], str | None] = lambda s: None
+) -> list[Message]:
     """The messages that show an answer: usually one; more when the answer is long.
 
     Each message's ``text`` (the notification and what thread history reads back)
@@ -154,7 +209,8 @@ def answer_messages(answer: Answer, answer_id: str) -> list[Message]:
         (piece, {"type": "section", "text": {"type": "mrkdwn", "text": to_mrkdwn(piece)[:3000]}})
         for piece in pieces
     ]
-    blocks += [("", block) for block in sources_blocks(answer)]
+    blocks += [("", block) for block in notes_block(answer)]
+    blocks += [("", block) for block in sources_blocks(answer, urls)]
     blocks.append(("", feedback_block(answer_id, answer.language)))
     messages: list[Message] = []
     for start in range(0, len(blocks), MAX_BLOCKS):

@@ -1,9 +1,9 @@
-"""What the bot does with mentions, direct messages, thread follow-ups and feedback clicks.
+"""The Bolt listeners: decide quickly whether a request is for the bot, acknowledge it,
+and hand the answer work to the answer queue.
 
-Every listener runs after Bolt has acknowledged the request (``process_before_response``
-is off), so answering may take as long as it needs. A question is answered in its
-thread: a "考え中…" placeholder at once, updated about once a second while the answer
-streams in, then replaced by the answer with its sources and 👍/👎 buttons.
+Nothing here waits for an answer or for Slack: listeners run in Bolt's small listener
+pool, which must stay free so that button clicks and slash commands are always
+acknowledged within Slack's 3 seconds, however busy the answer workers are.
 """
 
 from __future__ import annotations
@@ -12,208 +12,172 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 
-from assistant.errors import AssistantError
 from assistant.feedback import Feedback, record_feedback
-from assistant.pipeline import Assistant
 from assistant.slack import formatting
+from assistant.slack.answering import AnswerService, Question
 from assistant.slack.dedupe import HUMAN_SUBTYPES, is_from_bot
-from assistant.slack.state import SlackState
+from assistant.slack.manners import is_acknowledgement, should_answer_follow_up
+from assistant.slack.outbox import RESPONSE_URL, Call
 from assistant.text import detect_language
-from assistant.types import Answer, Delta, Turn
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
-#: Errors of Slack API calls that persist after the client's own retries.
-SLACK_ERRORS = (SlackClientError, OSError)
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
+class Listeners:
+    def __init__(self, service: AnswerService) -> None:
+        self.service = service
+        self.state = service.state
+        self.config = service.config
+        self._side = ThreadPoolExecutor(2, thread_name_prefix="slack-feedback")
 
-def strip_mention(text: str, bot_user_id: str | None) -> str:
-    text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text)
-    return formatting.unescape(" ".join(text.split()))
+    # --- access ----------------------------------------------------------------------
 
+    def refusal(self, team: str | None, channel: str, is_dm: bool) -> str | None:
+        """The label of the polite refusal, or None when this person may ask here."""
+        allowed_teams = set(self.config.allowed_teams) or {self.service.team_id}
+        if team and team not in allowed_teams:
+            return "external"
+        if self.config.allowed_channels and not is_dm and channel not in self.config.allowed_channels:
+            return "channel"
+        return None
 
-class Responder:
-    def __init__(
-        self,
-        assistant: Assistant,
-        state: SlackState,
-        feedback_path: Path,
-        *,
-        update_interval: float = 1.0,
-    ) -> None:
-        self.assistant = assistant
-        self.state = state
-        self.feedback_path = feedback_path
-        self.update_interval = update_interval
+    def _refuse(self, key: str, channel: str, user: str, language: str, thread_ts: str | None) -> None:
+        text = formatting.label(key, language)
+        params = {"channel": channel, "user": user, "text": text, "thread_ts": thread_ts}
+        self.service.send([Call("chat.postEphemeral", params, channel)], label=f"refusal in {channel}")
 
-    # --- triggers --------------------------------------------------------------------
+    # --- events ----------------------------------------------------------------------
 
-    def on_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        self.answer(client, context, event)
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        self.take(event, body, context, mentioned=True)
 
-    def on_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def on_message(self, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         if event.get("subtype") not in HUMAN_SUBTYPES or is_from_bot(event):
             return
-        channel, thread_ts = event.get("channel", ""), event.get("thread_ts")
+        text, thread_ts = event.get("text", ""), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            self.answer(client, context, event)
-        elif f"<@{context.bot_user_id}>" in event.get("text", ""):
+            if not is_acknowledgement(text):
+                self.take(event, body, context, mentioned=False)
+        elif f"<@{context.bot_user_id}>" in text:
             return  # the app_mention event of the same message answers it
-        elif thread_ts and self.state.is_bot_thread(channel, thread_ts):
-            self.answer(client, context, event)
+        elif thread_ts:
+            recent = self.state.asked_recently(
+                event.get("channel", ""), thread_ts, event.get("user", ""), self.config.thread_window
+            )
+            if should_answer_follow_up(text, bot_user_id=context.bot_user_id, asked_here_recently=recent):
+                self.take(event, body, context, mentioned=False)
 
-    # --- answering -------------------------------------------------------------------
-
-    def answer(self, client: WebClient, context: BoltContext, event: dict[str, Any]) -> None:
-        channel, ts = event["channel"], event["ts"]
+    def take(
+        self, event: dict[str, Any], body: dict[str, Any], context: BoltContext, *, mentioned: bool
+    ) -> None:
+        channel, ts, user = event["channel"], event["ts"], event.get("user", "")
+        is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+        question = formatting.strip_mention(event.get("text", ""), context.bot_user_id)
+        language = detect_language(question)
+        # In a DM, a top-level message is answered top-level: the DM is the conversation.
+        thread_ts = event.get("thread_ts") or (None if is_dm else ts)
+        team = event.get("user_team") or event.get("team") or body.get("team_id")
+        refusal = self.refusal(team, channel, is_dm)
+        if refusal:
+            log.info("refusing a question from %s (team %s) in %s: %s", user, team, channel, refusal)
+            if mentioned or is_dm:
+                self._refuse(refusal, channel, user, language, thread_ts)
+            return
         if not self.state.claim_message(channel, ts):
             log.info("message %s in %s is already being answered", ts, channel)
             return
-        thread_ts = event.get("thread_ts") or ts
-        question = strip_mention(event.get("text", ""), context.bot_user_id)
+        if thread_ts:
+            self.state.add_asker(channel, thread_ts, user)
+        self.service.accept(Question(
+            key=f"{channel}:{ts}", kind="message", channel=channel, ts=ts, thread_ts=thread_ts,
+            user=user, text=question, language=language, dm=is_dm, received_at=time.time(),
+        ))  # fmt: skip
+
+    def on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            self.service.publish_home(event["user"])
+
+    # --- the /ask command ------------------------------------------------------------
+
+    def on_ask(self, ack: Callable[..., Any], command: dict[str, Any]) -> None:
+        question = " ".join((command.get("text") or "").split())
         language = detect_language(question)
-        history = self._history(client, context, channel, event) if event.get("thread_ts") else []
-        placeholder: str | None = None
-        try:
-            sent = client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=formatting.label("thinking", language)
-            )
-            placeholder = sent["ts"]
-        except SLACK_ERRORS as exc:
-            log.warning("could not post the placeholder in %s: %s", channel, exc)
-        try:
-            answer = self._stream(client, channel, placeholder, question, history, language)
-        except AssistantError as exc:
-            self._post(
-                client, channel, thread_ts, placeholder, [{"text": formatting.error_text(exc)}], language
-            )
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        is_dm = channel.startswith("D") or command.get("channel_name") == "directmessage"
+        if not question:
+            ack(response_type="ephemeral", text=formatting.label("empty_command", "ja"))
             return
-        except Exception:
-            log.exception("answering %r failed", question)
-            failed = [{"text": formatting.label("failed", language)}]
-            self._post(client, channel, thread_ts, placeholder, failed, language)
+        refusal = self.refusal(command.get("user_team_id") or command.get("team_id"), channel, is_dm)
+        if refusal:
+            ack(response_type="ephemeral", text=formatting.label(refusal, language))
             return
-        answer_id = self.state.save_answer(
-            {"answer": answer.to_dict(), "channel": channel, "thread_ts": thread_ts, "ts": ts}
-        )
-        messages = formatting.answer_messages(answer, answer_id)
-        if self._post(client, channel, thread_ts, placeholder, messages, language):
-            self.state.add_thread(channel, thread_ts)
-
-    def _stream(
-        self,
-        client: WebClient,
-        channel: str,
-        placeholder: str | None,
-        question: str,
-        history: list[Turn],
-        language: str,
-    ) -> Answer:
-        text, last_update = "", time.monotonic()
-        for event in self.assistant.stream(question, history):
-            if isinstance(event, Answer):
-                return event
-            if not isinstance(event, Delta):
-                continue  # stages and sources: the answer shows its sources at the end
-            text += event.text
-            if placeholder and time.monotonic() - last_update >= self.update_interval:
-                last_update = time.monotonic()
-                try:
-                    progress = formatting.progress_text(text, language)
-                    client.chat_update(channel=channel, ts=placeholder, text=progress)
-                except SLACK_ERRORS as exc:
-                    log.warning("could not show progress in %s: %s", channel, exc)
-        raise AssertionError("stream() ended without an Answer")  # pragma: no cover
-
-    def _post(
-        self,
-        client: WebClient,
-        channel: str,
-        thread_ts: str,
-        placeholder: str | None,
-        messages: list[dict[str, Any]],
-        language: str,
-    ) -> bool:
-        """Replace the placeholder with the first message, post the rest in the thread.
-        On a failure that persists after the client's retries, post a short apology."""
-        try:
-            for i, message in enumerate(messages):
-                if i == 0 and placeholder:
-                    client.chat_update(channel=channel, ts=placeholder, **message)
-                else:
-                    client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
-            return True
-        except SLACK_ERRORS as exc:
-            log.error("could not post the answer in %s: %s", channel, exc)
-        try:
-            apology = formatting.label("apology", language)
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=apology)
-        except SLACK_ERRORS as exc:
-            log.error("could not post the apology in %s either: %s", channel, exc)
-        return False
-
-    def _history(
-        self, client: WebClient, context: BoltContext, channel: str, event: dict[str, Any]
-    ) -> list[Turn]:
-        """The thread's earlier questions and the bot's answers, oldest first."""
-        try:
-            reply = client.conversations_replies(channel=channel, ts=event["thread_ts"], limit=200)
-        except SLACK_ERRORS as exc:
-            log.warning("could not read the thread in %s, answering without context: %s", channel, exc)
-            return []
-        turns: list[Turn] = []
-        question: str | None = None
-        for message in reply.get("messages") or []:
-            if float(message.get("ts", 0)) >= float(event["ts"]):
-                break
-            ours = message.get("user") == context.bot_user_id or (
-                context.bot_id is not None and message.get("bot_id") == context.bot_id
-            )
-            if ours and question is not None:
-                turns.append(Turn(question, formatting.unescape(message.get("text", ""))))
-                question = None
-            elif not ours and not is_from_bot(message):
-                question = strip_mention(message.get("text", ""), context.bot_user_id)
-        return turns
+        ack(response_type="ephemeral", text=formatting.label("working", language))
+        self.service.accept(Question(
+            key=f"cmd:{command.get('trigger_id') or time.time()}", kind="command", channel=channel,
+            ts="", thread_ts=None, user=user, text=question, language=language, dm=is_dm,
+            received_at=time.time(), response_url=command.get("response_url"),
+        ))  # fmt: skip
 
     # --- feedback --------------------------------------------------------------------
 
-    def on_feedback(self, ack: Callable[[], Any], body: dict[str, Any], client: WebClient) -> None:
+    def on_feedback(self, ack: Callable[[], Any], body: dict[str, Any]) -> None:
         ack()
+        # Storing the rating writes files (fsync); do it off Bolt's listener threads so
+        # that the next clicks are acknowledged without waiting for it.
+        self._side.submit(self._rate, body)
+
+    def _rate(self, body: dict[str, Any]) -> None:
         action = body["actions"][0]
         rating = formatting.FEEDBACK_ACTIONS[action["action_id"]]
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id", "")
-        record = self.state.load_answer(action.get("value", ""))
-        language = record["answer"]["language"] if record else "en"
+        answer_id = action.get("value", "")
+        record = self.state.load_answer(answer_id)
+        message = body.get("message") or {}
+        language = record["answer"]["language"] if record else detect_language(message.get("text", ""))
+        thread_ts = message.get("thread_ts")
         if record is None:
             note = formatting.label("gone", language)
-        elif not self.state.claim_rating(action["value"], user, rating):
-            note = formatting.label("already", language)
         else:
-            answer = Answer.from_dict(record["answer"])
-            record_feedback(self.feedback_path, Feedback.for_answer(
-                answer, rating, frontend="slack",
-                extra={"channel": channel, "thread_ts": record["thread_ts"], "user": user,
-                       "answer_id": action["value"]},
-            ))  # fmt: skip
-            note = formatting.label("thanks", language)
-        try:
-            client.chat_postEphemeral(channel=channel, user=user, text=note,
-                                      thread_ts=(body.get("message") or {}).get("thread_ts"))  # fmt: skip
-        except SLACK_ERRORS as exc:
-            log.warning("could not thank %s for the feedback: %s", user, exc)
+            previous = self.state.rate(answer_id, user, rating)
+            if previous != rating:
+                record_feedback(self.service.feedback_path, Feedback.for_answer(
+                    Answer.from_dict(record["answer"]), rating, frontend="slack",
+                    extra={"channel": channel, "thread_ts": record.get("thread_ts"), "user": user,
+                           "answer_id": answer_id, "replaces_rating": previous},
+                ))  # fmt: skip
+            note = formatting.label("rated_up" if rating > 0 else "rated_down", language)
+        calls = [Call("chat.postEphemeral", {"channel": channel, "user": user, "text": note,
+                                             "thread_ts": thread_ts}, channel)]  # fmt: skip
+        container = body.get("container") or {}
+        if record is not None and message.get("blocks") and not container.get("is_ephemeral"):
+            blocks = formatting.with_feedback(
+                message["blocks"], answer_id, language, self.state.rating_counts(answer_id)
+            )
+            update = {
+                "channel": channel,
+                "ts": message["ts"],
+                "text": message.get("text", ""),
+                "blocks": blocks,
+            }
+            calls.append(Call("chat.update", update, channel))
+        elif record is not None and body.get("response_url") and container.get("is_ephemeral"):
+            blocks = formatting.with_feedback(message.get("blocks") or [], answer_id, language, {rating: 1})
+            replace = {"url": body["response_url"], "replace_original": True, "blocks": blocks,
+                       "text": message.get("text", "")}  # fmt: skip
+            calls.append(Call(RESPONSE_URL, replace))
+        self.service.send(calls, label=f"feedback of {user}")
 
 
-def register(app: App, responder: Responder) -> None:
-    app.event("app_mention")(responder.on_mention)
-    app.event("message")(responder.on_message)
-    app.action(re.compile("^assistant_feedback_(up|down)$"))(responder.on_feedback)
+def register(app: App, listeners: Listeners) -> None:
+    app.event("app_mention")(listeners.on_mention)
+    app.event("message")(listeners.on_message)
+    app.event("app_home_opened")(listeners.on_home_opened)
+    app.command("/ask")(listeners.on_ask)
+    app.action(re.compile("^assistant_feedback_(up|down)$"))(listeners.on_feedback)

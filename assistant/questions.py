@@ -13,8 +13,8 @@ The *ask* is the kind of fact wanted when it has a recognisable shape (a price, 
 date, a version, a count); an answer must then contain a fact of that shape.
 
 The patterns are question words of each language, never words of a corpus; they
-were written against hand-made documents (tests/data/docs) and the development half
-of JSQuAD, and checked on the development split of the seed set.
+were written against hand-made documents (tests/data/docs) and checked on the
+development split of the seed set (JSQuAD was not used for calibration).
 """
 
 from __future__ import annotations

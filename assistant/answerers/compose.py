@@ -161,7 +161,10 @@ def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
 
 
 def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
-    top = next((u for u in ranked[:3] if u.kind == "item"), None)
+    # A list answers when one of its items is (nearly) the best unit.
+    top = next((u for u in ranked[:3] if u.kind == "item" and u.score >= ranked[0].score - CLOSE), None)
+    if top is None:  # the best unit may be the lead-in of a list: the list answers
+        top = next((u for u in units if u.kind == "item" and u.lead and u.lead == ranked[0].text), None)
     if top is None:
         return _value(question, ranked, units)
     base = top.group.removesuffix(":whole")

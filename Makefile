@@ -26,8 +26,8 @@ setup: $(STAMP)  ## create .venv, install the locked dependencies, convert the d
 ingest: setup  ## index ./corpus (incremental)
 	$(BIN)/assistant ingest
 
-run: ingest  ## the main job: index ./corpus, then open the chat in the browser
-	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
+run: ingest  ## the main job: index ./corpus, load the models, then print the chat's URL
+	$(BIN)/python -m ui.serve --server.address 127.0.0.1 --server.port $(PORT)
 
 chat: ingest  ## index ./corpus, then chat in the terminal
 	$(BIN)/assistant chat

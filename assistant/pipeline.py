@@ -8,12 +8,14 @@ everything a frontend needs: the answer, the exact passages it was built from
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from assistant import relevance
 from assistant.answerers import Answerer, get_answerer
@@ -44,6 +46,8 @@ from assistant.types import (
 
 log = logging.getLogger(__name__)
 
+#: Where the browser keeps uploaded documents, inside the data directory.
+UPLOADS = "uploads"
 #: What `Assistant.stream` yields: progress, the passages, text pieces, then the `Answer`.
 Event = Status | Sources | Delta | Answer
 
@@ -185,6 +189,7 @@ class Assistant:
         passages = retrieval.chunks
         for number, passage in enumerate(passages, start=1):
             passage.number = number
+            self._locate(passage)
         yield Sources(list(passages))
         notes: list[str] = []
         renumber = CitationRenumberer(len(passages))
@@ -232,6 +237,26 @@ class Assistant:
             notes=notes,
             uncited=uncited,
         )
+
+    def _locate(self, passage: Passage) -> None:
+        """Record where a person finds the passage's document (see `Passage.location`)."""
+        if not passage.url and re.match(r"https?://", passage.source):
+            passage.metadata["url"] = passage.source
+        if passage.url:
+            return
+        roots = [(Path(root), "") for root in self.settings.corpus]
+        roots.append((self.settings.data_dir / UPLOADS, f"{UPLOADS}/"))
+        path = Path(passage.source)
+        for root, prefix in roots:
+            base = root.parent if root.suffix else root  # a corpus entry may be a single file
+            try:
+                relative = path.resolve().relative_to(base.resolve()).as_posix()
+            except (OSError, ValueError):
+                continue
+            passage.metadata["path"] = prefix + relative
+            if self.settings.source_url_base and not prefix:
+                passage.metadata["url"] = self.settings.source_url_base.rstrip("/") + "/" + quote(relative)
+            return
 
     def validate(self, question: str) -> str:
         question = (question or "").strip()

@@ -168,9 +168,6 @@ class Settings(BaseSettings):
     slack_max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="HTTP mode: request size limit."
     )
-    source_url_base: str | None = Field(
-        default=None, description="Base URL of the documents; a source's path under the corpus is appended."
-    )
 
     # --- ingest
     chroma_connect_timeout: float = Field(
@@ -202,6 +199,22 @@ class Settings(BaseSettings):
     )
     lock_timeout: float = Field(
         default=600.0, gt=0, description="Seconds an ingest waits for another one to finish."
+    )
+
+    # --- browser (ui/: roles, conversations, sources)
+    ui_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Password that makes a browser session an admin (uploads, rebuild, feedback export); "
+        "unset and without OIDC (st.login) nobody is admin.",
+    )
+    ui_admin_emails: list[str] = Field(
+        default=[],
+        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins.",
+    )
+    source_url_base: str | None = Field(
+        default=None,
+        description="Base URL under which the corpus is published; sources are then shown as links "
+        "(base + path relative to the corpus) instead of file paths.",
     )
 
     # Misc

@@ -83,9 +83,19 @@ class Passage:
 
     @property
     def url(self) -> str | None:
-        """Where a person can open the document, when its source recorded one."""
+        """Where a person can open the document: the URL its source recorded, or one made
+        from ``source_url_base`` when that is configured."""
         value = self.metadata.get("url")
         return str(value) if value else None
+
+    @property
+    def location(self) -> str:
+        """What to show a person for the document: its URL, its path relative to the corpus
+        (``uploads/…`` for uploads), or its file name; never an absolute server path."""
+        if self.url:
+            return self.url
+        path = self.metadata.get("path")
+        return str(path) if path else self.source.replace("\\", "/").rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

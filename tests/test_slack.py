@@ -20,7 +20,7 @@ from assistant.feedback import read_feedback
 from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.slack import build_bot, check_credentials
-from assistant.slack.formatting import answer_messages, snippet_mrkdwn, source_url, split_text
+from assistant.slack.formatting import answer_messages, snippet_mrkdwn, split_text
 from assistant.slack.manners import is_acknowledgement, mentions_someone_else
 from assistant.slack.server import SlackServer, make_http_server
 from assistant.slack.state import SlackState
@@ -451,10 +451,6 @@ def test_long_answers_notes_and_snippets_follow_slack_limits() -> None:
         for e in b["elements"]
     )
     assert snippet_mrkdwn(citation.text) == "a *b* 見出し"
-    assert source_url("/srv/corpus/sub/a b.md", "https://x.test/kb/", [Path("/srv/corpus")]) == (
-        "https://x.test/kb/sub/a%20b.md"
-    )
-    assert source_url("/srv/corpus/a.md", None, [Path("/srv/corpus")]) is None
 
 
 # --- restarts, channels, retention ------------------------------------------------------

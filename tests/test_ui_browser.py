@@ -1,14 +1,17 @@
-"""End to end: the real app (``streamlit run ui/app.py``) driven by Playwright in headless Chromium.
+"""End to end: the real app (``python -m ui.serve``, what ``make run`` starts) in headless Chromium.
 
 Uses Debian's Chromium (``/usr/bin/chromium``; the module is skipped without it),
-never a browser downloaded by ``playwright install``, and the real default
-embedder. Screenshots are saved under ``artifacts/screenshots/``.
+never a browser downloaded by ``playwright install``. The index is a real chromadb
+built with the ``fake:256`` embedder; the answerer is the offline one, paced by the
+``paced`` stand-in backend (`tests.ui_paced`) so that the stages of a streamed
+answer can be watched. Screenshots are saved under ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,31 +28,36 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 from assistant.pipeline import Assistant  # noqa: E402
-from assistant.settings import DEFAULT_EMBEDDER, load_settings  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "containers-vs-vms.ja.md"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ANSWER_TIMEOUT_MS = 180_000  # CPU-only models on a shared CI machine
-UPLOAD = """# ゼータ計画
-
-## 予算
-
-ゼータ計画の予算は42億円です。責任者は山田さんです。
-
-<img src=x onerror="alert('xss')"> <script>alert('xss')</script>
-"""
+PASSWORD = "browser-admin"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+TIMEOUT_MS = 120_000
+QUESTION = "コンテナの起動速度はどのくらいですか？"
+ANSWERS = "[data-testid=stChatMessage]:has([data-testid=stChatMessageAvatarAssistant])"
+# Records when each stage of the first streamed answer first appears in the page.
+WATCH = """() => {
+  window.seen = {};
+  const live = (name) => document.querySelector('[class*="st-key-live-' + name + '"]');
+  const final = () => document.querySelector('[class*="st-key-answer-"]');
+  new MutationObserver(() => {
+    if (!window.seen.status && live('status')) window.seen.status = performance.now();
+    if (!window.seen.sources && live('sources')) window.seen.sources = performance.now();
+    if (!window.seen.text && live('text')) {
+      window.seen.text = performance.now();
+      window.seen.sourcesBeforeText = !!live('sources');
+      window.seen.textBeforeFinal = !final();
+      window.seen.firstText = live('text').innerText;
+    }
+    if (!window.seen.final && final()) window.seen.final = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 def free_port() -> int:
@@ -58,49 +66,50 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_app(data: Path, corpus: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data),
+        "ASSISTANT_CORPUS": json.dumps([str(corpus)]),
+        "ASSISTANT_EMBEDDER": "fake:256",
+        "ASSISTANT_ANSWERER": "paced:extractive",
+        "ASSISTANT_UI_ADMIN_PASSWORD": PASSWORD,
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.ui_paced", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--client.showErrorDetails", "full"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
 def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.read() == b"ok":
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not start within {timeout}s:\n{log.read_text()}")
+    raise RuntimeError(f"the app did not start within {timeout}s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The app on 127.0.0.1 over an index built beforehand with the real default embedder."""
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     tmp = tmp_path_factory.mktemp("browser")
     corpus, data = tmp / "corpus", tmp / "data"
     corpus.mkdir()
     (corpus / ARTICLE.name).write_bytes(ARTICLE.read_bytes())
-    Assistant(load_settings(data_dir=data, embedder=DEFAULT_EMBEDDER)).ingest([corpus])
-
-    port = free_port()
-    env = {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(data),
-        "ASSISTANT_CORPUS": json.dumps([str(corpus)]),
-        "ASSISTANT_EMBEDDER": DEFAULT_EMBEDDER,
-    }
-    log = tmp / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    Assistant(load_settings(data_dir=data, embedder="fake:256")).ingest([corpus])
+    port, log = free_port(), tmp / "app.log"
+    process = start_app(data, corpus, log, port)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log)
-        yield url, data
+        yield url, data, log
     finally:
         process.terminate()
         try:
@@ -108,6 +117,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -119,111 +129,160 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, app):  # type: ignore[no-untyped-def]
+def context(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context, app):  # type: ignore[no-untyped-def]
     page = context.new_page()
-    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    page.set_default_timeout(TIMEOUT_MS)
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(app[0])
-    page.get_by_role("heading", name="ドキュメント質問アシスタント").wait_for()
+    page.get_by_test_id("stChatInputTextArea").wait_for()
     yield page
-    context.close()
+    assert page.dialogs == []
+    assert page.get_by_test_id("stException").count() == 0
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # let expanders and fades finish their animation
+    page.wait_for_timeout(600)  # let expanders and fades finish their animation
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def ask(page, question: str, answers_before: int) -> object:  # type: ignore[no-untyped-def]
-    """Type a question, press Enter, wait for its answer; returns the answer's chat message."""
+def send(page, question: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id("stChatInputTextArea").fill(question)
     page.keyboard.press("Enter")
-    answers = page.locator("[data-testid=stChatMessage]:has([data-testid=stChatMessageAvatarAssistant])")
-    message = answers.nth(answers_before)
-    message.get_by_test_id("stFeedback").wait_for()  # the answer, its sources and the 👍/👎 are shown
+
+
+def answered(page, index: int):  # type: ignore[no-untyped-def]
+    message = page.locator(ANSWERS).nth(index)
+    message.get_by_test_id("stFeedback").wait_for()
     return message
 
 
-def test_chat_in_the_browser(page, app) -> None:  # type: ignore[no-untyped-def]
+def test_first_screen_is_the_product_not_streamlit(page, app) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
-    data = app[1]
-    expect(page.get_by_role("button", name="コンテナの起動速度はどのくらいですか？")).to_be_visible()
-    expect(page.get_by_text("文書数")).to_be_visible()
-    shot(page, "01-empty-page")
+    log = app[2].read_text()  # the URL is printed once the models and the index are loaded
+    assert log.index("索引を読み込んでいます") < log.index("準備ができました") < log.index("URL:"), log
+    expect(page.get_by_role("heading", name="ドキュメント質問アシスタント")).to_be_visible()
+    expect(page.get_by_role("button", name=QUESTION)).to_be_visible()
+    assert page.get_by_test_id("stAppDeployButton").count() == 0
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert page.get_by_test_id("stMainMenu").count() == 0
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    placeholder = page.get_by_test_id("stChatInputTextArea").get_attribute("placeholder")
+    assert placeholder is not None and "1,000 文字まで" in placeholder
+    assert page.get_by_test_id("stFileUploader").count() == 0  # viewers cannot upload
+    shot(page, "01-first-screen")
 
-    # a Japanese question, answered with a citation
-    message = ask(page, "コンテナの起動速度はどのくらいですか？", 0)
-    expect(message).to_contain_text("秒単位")
-    expect(message).to_contain_text("出典")
-    shot(page, "02-answer")
 
-    # open the citation: passage, heading path and score
-    citation = message.get_by_test_id("stExpander").first
-    citation.locator("summary").click()
-    expect(citation).to_contain_text("関連度")
-    citation.scroll_into_view_if_needed()
-    expect(citation).to_contain_text("見出し")
-    expect(citation.get_by_test_id("stDownloadButton")).to_be_visible()
-    shot(page, "03-citation")
+def test_answer_streams_sources_first_then_text_numbered_from_one(page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    page.evaluate(WATCH)
+    send(page, QUESTION)
+    expect(page.get_by_text("回答を作成中…")).to_be_visible(timeout=TIMEOUT_MS)  # the stage is named
+    message = answered(page, 0)
+    seen = page.evaluate("window.seen")
+    assert {"status", "sources", "text", "final"} <= set(seen), seen
+    assert seen["sourcesBeforeText"] and seen["textBeforeFinal"], seen  # sources, then text, then done
+    assert seen["status"] <= seen["sources"] <= seen["text"] < seen["final"], seen
+    final = message.get_by_test_id("stMarkdownContainer").first.inner_text()
+    assert 0 < len(seen["firstText"].rstrip(" ▌")) < len(final), seen  # the text grew piece by piece
 
-    # 👍 with a comment, stored in the JSONL
-    message.get_by_label("Thumbs up").click()
-    message.get_by_label("コメント（任意）").fill("わかりやすい")
-    message.get_by_role("button", name="フィードバックを送信").click()
-    expect(page.get_by_text("フィードバックを記録しました。ありがとうございます！")).to_be_visible()
-    records = [json.loads(line) for line in (data / "feedback.jsonl").read_text().splitlines()]
-    assert [(r["rating"], r["comment"], r["frontend"]) for r in records] == [(1, "わかりやすい", "streamlit")]
-    assert records[0]["question"] == "コンテナの起動速度はどのくらいですか？"
-    assert "秒単位" in records[0]["answer"]
-    shot(page, "04-feedback")
-
-    # upload a Markdown file, then ask about it
-    upload = data.parent / "ゼータ計画.md"
-    upload.write_text(UPLOAD, encoding="utf-8")
-    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(upload))
-    expect(page.get_by_test_id("stFileUploader")).to_contain_text("ゼータ計画.md")
-    page.get_by_role("button", name="取り込む").click()
-    expect(page.get_by_text("ゼータ計画.md を取り込みました")).to_be_visible()
-    expect(page.get_by_test_id("stSidebar").get_by_test_id("stMetricValue").first).to_have_text("2")
-    shot(page, "05-upload")
-
-    message = ask(page, "ゼータ計画の予算はいくらですか？", 1)
-    expect(message).to_contain_text("42億円")
-    source = message.get_by_test_id("stExpander").filter(has_text="ゼータ計画").first
+    labels = [re.search(r"\[\d+\]", e.inner_text()) for e in message.locator("summary").all()]
+    numbers = [m.group(0) if m else "" for m in labels]
+    assert numbers == [f"[{n}]" for n in range(1, len(numbers) + 1)] and numbers, numbers
+    cited = message.get_by_test_id("stMarkdownContainer").first.inner_text()
+    assert "[1]" in cited
+    source = message.get_by_test_id("stExpander").first
     source.locator("summary").click()
-    expect(source).to_contain_text("<script>alert('xss')</script>")
-    shot(page, "06-upload-answer")
-
-    # the markup in the document was shown as text, never run
-    assert page.dialogs == []
-    assert page.locator("img[src='x']").count() == 0
-    assert page.get_by_test_id("stException").count() == 0
+    expect(source).to_contain_text("文書: containers-vs-vms.ja.md")
+    expect(source).to_contain_text("見出し")
+    expect(source).not_to_contain_text("/tmp/")
+    shot(page, "02-answer-with-sources")
 
 
-def test_english_question_and_interrupting_a_slow_answer(page, app) -> None:  # type: ignore[no-untyped-def]
+def test_a_pasted_20000_character_question_gets_a_clear_message(page) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
-    # a second question typed before the first answer is done interrupts it without an error
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill("仮想マシンのセキュリティの特徴は？")
-    page.keyboard.press("Enter")
-    box.fill("How large are VM images compared with containers?")
-    page.keyboard.press("Enter")
-    answers = page.locator("[data-testid=stChatMessage]:has([data-testid=stChatMessageAvatarAssistant])")
-    answers.last.get_by_test_id("stFeedback").wait_for()
-    expect(answers.last).to_contain_text("GB")
-    expect(page.get_by_test_id("stChatMessage").filter(has_text="How large are VM images")).to_have_count(1)
-    assert page.get_by_test_id("stException").count() == 0
-    shot(page, "07-english-after-interruption")
+    send(page, "あ" * 20_000)
+    error = page.get_by_test_id("stAlertContentError").filter(has_text="質問が長すぎます")
+    expect(error).to_contain_text("20,000 文字、上限 1,000 文字")
+    expect(error).to_be_in_viewport()
+    expect(page.get_by_test_id("stToast").filter(has_text="質問が長すぎます")).to_be_visible()
+    shot(page, "03-error-too-long")
 
-    # the interface in English
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
-    expect(page.get_by_role("heading", name="Document Q&A assistant")).to_be_visible()
-    expect(page.get_by_role("button", name="New conversation")).to_be_visible()
-    page.get_by_role("button", name="New conversation").click()
-    expect(page.get_by_test_id("stChatMessage")).to_have_count(0)
-    example = "How large are VM images compared with containers?"
-    expect(page.get_by_role("button", name=example)).to_be_visible()
-    shot(page, "08-english-interface")
+
+def test_a_rating_is_saved_on_one_click(page, app) -> None:  # type: ignore[no-untyped-def]
+    send(page, QUESTION)
+    message = answered(page, 0)
+    feedback = app[1] / "feedback.jsonl"
+    before = len(feedback.read_text().splitlines()) if feedback.exists() else 0
+    message.get_by_label("Thumbs down").click()
+    playwright_api.expect(message.get_by_text("評価を記録しました。ありがとうございます！")).to_be_visible()
+    records = [json.loads(line) for line in feedback.read_text().splitlines()][before:]
+    assert [(r["rating"], r["question"]) for r in records] == [(-1, QUESTION)]
+
+
+def test_a_question_sent_during_an_answer_does_not_cancel_it(page) -> None:  # type: ignore[no-untyped-def]
+    send(page, QUESTION)
+    page.get_by_text("回答を作成中…").wait_for()
+    send(page, "How large are VM images compared with containers?")
+    first, second = answered(page, 0), answered(page, 1)
+    for message in (first, second):
+        assert "途中で止まりました" not in message.inner_text()
+        assert "[1]" in message.get_by_test_id("stMarkdownContainer").first.inner_text()
+
+
+def test_a_conversation_is_resumed_after_a_reload(page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    send(page, QUESTION)
+    answer = answered(page, 0).get_by_test_id("stMarkdownContainer").first.inner_text()
+    page.wait_for_url("**/?c=*")
+    page.reload()
+    message = answered(page, 0)
+    assert message.get_by_test_id("stMarkdownContainer").first.inner_text() == answer
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("button", name=QUESTION).first).to_be_visible()
+    # a new conversation leaves the old one in the list, from which it can be opened again
+    sidebar.get_by_role("button", name="新しい会話").click()
+    expect(page.locator(ANSWERS)).to_have_count(0)
+    sidebar.get_by_role("button", name=QUESTION).first.click()
+    expect(page.locator(ANSWERS)).to_have_count(1)
+
+
+def test_admin_signs_in_and_sees_upload_errors_in_view(page, app) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("管理者としてログイン").click()
+    sidebar.get_by_label("管理者パスワード").fill("wrong")
+    sidebar.get_by_role("button", name="ログイン").click()
+    expect(sidebar.get_by_text("パスワードが違います。")).to_be_visible()
+    assert page.get_by_test_id("stFileUploader").count() == 0
+
+    sidebar.get_by_label("管理者パスワード").fill(PASSWORD)
+    sidebar.get_by_role("button", name="ログイン").click()
+    expect(sidebar.get_by_text("管理者", exact=True)).to_be_visible()
+    uploader = page.get_by_test_id("stFileUploader")
+    expect(uploader).to_be_visible()
+    expect(sidebar.get_by_role("button", name="索引を作り直す")).to_be_visible()
+    expect(uploader.get_by_text("per file")).to_be_hidden()  # Streamlit's English hint
+    assert "ファイルを選ぶ" in uploader.locator("button p").evaluate(
+        "p => getComputedStyle(p, '::after').content"
+    )
+    uploader.scroll_into_view_if_needed()
+    shot(page, "04-admin-view")
+
+    bad = app[1].parent / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really a pdf")
+    uploader.locator("input[type=file]").set_input_files(str(bad))
+    sidebar.get_by_role("button", name="取り込む").click()
+    error = sidebar.get_by_test_id("stAlertContentError").filter(has_text="scan.pdf")
+    expect(error).to_be_in_viewport()
+    expect(error).to_have_text("scan.pdf: PDF として読めませんでした。")
+    expect(page.get_by_test_id("stToast").filter(has_text="scan.pdf")).to_be_visible()
+    shot(page, "05-upload-error")

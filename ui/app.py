@@ -1,9 +1,9 @@
-"""The browser chat: ``streamlit run ui/app.py``.
+"""The browser chat: ``make run`` (``python -m ui.serve``) or ``streamlit run ui/app.py``.
 
-A thin frontend over the core: settings come from `load_settings()` (environment
-``ASSISTANT_*``, ``.env``, config file), the `Assistant` is built once per process,
-and every question goes through `Assistant.stream`, whose final `Answer` carries
-the citations shown under the text.
+A thin frontend over the core: settings come from `load_settings()`, the `Assistant`
+is built once per process by `ui.factory`, every question is answered by
+`Assistant.stream` on the session's worker thread (`ui.jobs`) and shown as it
+streams; conversations are kept in SQLite (`ui.conversations`).
 """
 
 # ruff: noqa: E402  (the repository root must be importable before `ui.*` is imported)
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -20,19 +19,24 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st
 
-from assistant.errors import AssistantError, IndexNotFoundError
-from assistant.pipeline import Assistant, Event
+from assistant.errors import AssistantError
+from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
-from assistant.types import Answer, Delta, Turn
-from ui.components import ChatTurn, escape_inline, escape_markdown, render_answer
-from ui.i18n import default_language, text
+from assistant.types import Answer, Turn
+from ui import auth, factory
+from ui.components import ChatTurn, render_turn
+from ui.conversations import ConversationStore
+from ui.export import conversation_markdown
+from ui.i18n import default_language, error_text, text
+from ui.jobs import Job, Worker
 from ui.sidebar import (
-    SessionChoices,
-    render_documents,
+    render_conversations,
     render_feedback_export,
     render_index_status,
     render_session_settings,
-    show_error,
+    render_upload,
+    render_user,
+    show_problem,
 )
 
 log = logging.getLogger("ui.app")
@@ -46,78 +50,84 @@ EXAMPLES = (
 )
 
 
-@st.cache_resource(show_spinner="Loading the models… / モデルを読み込んでいます…", max_entries=4)
-def get_assistant(settings_key: str, _settings: Settings) -> Assistant:
-    """The one Assistant of this process (per distinct settings); the embedder loads here, once."""
-    bot = Assistant(_settings)
-    bot.warm_up()
+def load_assistant(settings: Settings, language: str) -> Assistant:
+    """The warmed-up Assistant; a first visitor of a cold process sees the stages in a progress bar."""
+    if factory.ready(settings):
+        return factory.get_assistant(settings)
+    bar = st.progress(0.0, text=text("loading", language))
+
+    def progress(i: int, stage: str) -> None:
+        bar.progress(i / len(factory.STAGES), text=text(stage, language))
+
+    bot = factory.get_assistant(settings, progress)
+    bar.empty()
     return bot
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def get_variant(settings_key: str, top_k: int, answerer: str, _base: Assistant) -> Assistant:
-    """The Assistant with this session's choices; it shares the base's embedder (models load once)."""
-    settings = _base.settings.model_copy(update={"top_k": top_k, "answerer": answerer})
-    return Assistant(settings, embedder=_base.embedder)
+def answer_of(turn: ChatTurn) -> Answer | None:
+    if turn.job is not None:
+        return turn.job.answer
+    return turn.answer
 
 
-def session_assistant(base: Assistant, key: str, choices: SessionChoices) -> Assistant:
-    if choices.top_k == base.settings.top_k and choices.answerer == base.settings.answerer:
-        return base
-    return get_variant(key, choices.top_k, choices.answerer, base)
+def open_conversation(store: ConversationStore, owner: str, conversation: str | None) -> list[ChatTurn]:
+    """The session's turns, (re)loaded from the store when another conversation is opened."""
+    if st.session_state.get("loaded") == conversation and "turns" in st.session_state:
+        return list(st.session_state["turns"])
+    turns = []
+    if conversation and store.owns(owner, conversation):
+        for t in store.turns(conversation):
+            turns.append(ChatTurn(t.question, answer=t.answer, error=t.error, rating=t.rating, id=t.id))
+    else:
+        conversation = None
+    st.session_state["conversation"] = conversation
+    st.session_state["loaded"] = conversation
+    st.session_state["turns"] = turns
+    return turns
 
 
-def history(turns: list[ChatTurn]) -> list[Turn]:
-    """Earlier finished turns; questions as the core understood them, so follow-ups can chain."""
-    return [Turn(t.answer.standalone_question, t.answer.answer) for t in turns if t.answer is not None]
+def switch_to(conversation: str | None) -> None:
+    st.session_state["conversation"] = conversation
+    st.session_state.pop("loaded", None)
+    st.session_state.pop("turns", None)
+    if conversation:
+        st.query_params["c"] = conversation
+    else:
+        st.query_params.pop("c", None)
 
 
-def stream_text(events: Iterator[Event], result: list[Answer]) -> Iterator[str]:
-    """The answer's text pieces, escaped; the final `Answer` is put in ``result``."""
-    for event in events:
-        if isinstance(event, Delta):
-            yield escape_inline(event.text)
-        elif isinstance(event, Answer):
-            result.append(event)
+def submit(question: str, bot: Assistant, store: ConversationStore, owner: str, language: str) -> None:
+    turns: list[ChatTurn] = st.session_state["turns"]
+    limit = bot.settings.max_question_chars
+    if len(question.strip()) > limit:  # not sent; the text stays on the page
+        turns.append(ChatTurn(question, too_long=True))
+        st.toast(
+            text("too_long", language, length=len(question.strip()), limit=limit), icon=":material/error:"
+        )
+        return
+    conversation = st.session_state.get("conversation")
+    if not conversation:
+        conversation = store.create(owner, question)
+        st.session_state["conversation"] = st.session_state["loaded"] = conversation
+        st.query_params["c"] = conversation
+    turn = ChatTurn(question, job=Job(question))
+    earlier = [t for t in turns if not t.too_long]
+    turns.append(turn)
+    store.save_turn(conversation, turn.id, question, None, None)
+
+    def history() -> list[Turn]:
+        return [Turn(a.standalone_question, a.answer) for t in earlier if (a := answer_of(t)) is not None]
+
+    def done(job: Job) -> None:
+        error = error_text(job.error, language) if job.error is not None else None
+        store.save_turn(conversation, turn.id, question, job.answer, error)
+
+    worker: Worker = st.session_state.setdefault("worker", Worker())
+    assert turn.job is not None
+    worker.submit(turn.job, bot, history, done)
 
 
-def answer_question(bot: Assistant, turns: list[ChatTurn], question: str, language: str) -> None:
-    earlier = history(turns)
-    turn = ChatTurn(question)
-    turns.append(turn)  # kept even if a newer question interrupts this run
-    with st.chat_message("user"):
-        st.markdown(escape_markdown(question))
-    with st.chat_message("assistant"):
-        slot = st.empty()
-        result: list[Answer] = []
-        try:
-            with slot.container(), st.spinner(text("thinking", language)):
-                st.write_stream(stream_text(bot.stream(question, earlier), result))
-            turn.answer = result[0]
-        except AssistantError as exc:
-            turn.error = (exc.message, _hint(exc, language))
-        except Exception as exc:  # the page must never show a traceback
-            log.exception("answering %r failed", question)
-            turn.error = (
-                text("unexpected", language, error=type(exc).__name__),
-                text("unexpected_hint", language),
-            )
-        slot.empty()
-        render_answer(turn, bot.settings, language)
-
-
-def _hint(exc: AssistantError, language: str) -> str:
-    if isinstance(exc, IndexNotFoundError):
-        extra = {
-            "ja": "サイドバーの「インデックスを作り直す」でも作成できます。",
-            "en": "You can also use “Rebuild the index” in the sidebar.",
-        }
-        return f"{exc.hint} {extra.get(language, extra['en'])}".strip()
-    return exc.hint
-
-
-def render_empty_page(language: str) -> str | None:
-    """The intro and example questions; returns the example clicked, if any."""
+def render_intro(language: str) -> str | None:
     st.markdown(text("intro", language))
     st.markdown("**" + text("examples", language) + "**")
     columns = st.columns(2)
@@ -131,47 +141,86 @@ def render_empty_page(language: str) -> str | None:
 def main() -> None:
     st.set_page_config(page_title="Assistant · ドキュメント質問", page_icon="💬", layout="centered")
     st.session_state.setdefault("lang", default_language(st.context.locale))
-    st.session_state.setdefault("turns", [])
     language: str = st.session_state["lang"]
-    turns: list[ChatTurn] = st.session_state["turns"]
+    st.html(auth.page_script(language), unsafe_allow_javascript=True, width="content")
 
     try:
         settings = load_settings()
-        key = settings.model_dump_json()
-        base = get_assistant(key, settings)
+        base = load_assistant(settings, language)
+        store = factory.conversation_store(settings.data_dir)
     except AssistantError as exc:
         st.title(text("title", language))
-        show_error(exc)
+        show_problem(*error_text(exc, language))
         st.stop()
+    user = auth.current_user(settings)
+    if "conversation" not in st.session_state:
+        st.session_state["conversation"] = st.query_params.get("c")
+    turns = open_conversation(store, user.owner, st.session_state["conversation"])
 
     with st.sidebar:
         if st.button(text("new_chat", language), icon=":material/add_comment:", use_container_width=True):
-            turns.clear()
-        status = st.container()  # filled last, so that it shows the index after an upload
+            switch_to(None)
+            st.rerun()
+        history_slot = st.container()  # filled once this run's question is in
+        st.divider()
+        render_user(user, settings, language)
         choices = render_session_settings(settings, language)
-        render_documents(base, language)
-        render_feedback_export(settings, language)
+        st.divider()
+        status = st.container()  # filled after an upload or a rebuild, so that it shows the new index
+        if user.admin:
+            st.header(text("admin", language))
+            render_upload(base, language)
+            render_feedback_export(settings, language)
+        else:
+            st.caption(text("admin_only", language))
         with status:
-            render_index_status(base, key, language)
-    bot = session_assistant(base, key, choices)
+            render_index_status(base, language)
+    bot = factory.get_variant(base, choices.top_k, choices.answerer)
 
     st.title(text("title", language))
-    question = None
+    typed = st.chat_input(text("placeholder", language, limit=settings.max_question_chars), key="question")
     intro = st.empty()
-    if not turns:
+    clicked = None
+    if not turns and not typed:
         with intro.container():
-            question = render_empty_page(language)
-    for turn in turns:
-        with st.chat_message("user"):
-            st.markdown(escape_markdown(turn.question))
-        with st.chat_message("assistant"):
-            render_answer(turn, settings, language)
-
-    typed = st.chat_input(text("placeholder", language), max_chars=settings.max_question_chars)
-    question = typed or question
+            clicked = render_intro(language)
+    question = typed or clicked
     if question:
         intro.empty()
-        answer_question(bot, turns, question, language)
+        submit(question, bot, store, user.owner, language)
+        turns = st.session_state["turns"]
+
+    conversation = st.session_state.get("conversation")
+    with history_slot:
+        opened, deleted = render_conversations(store, user.owner, conversation, language)
+    if deleted:
+        store.delete(user.owner, deleted)
+        st.toast(text("deleted", language), icon=":material/delete:")
+        if deleted == conversation:
+            switch_to(None)
+        st.rerun()
+    if opened:
+        switch_to(opened)
+        st.rerun()
+
+    def rated(turn: ChatTurn) -> None:
+        if conversation and turn.rating is not None:
+            store.set_rating(conversation, turn.id, turn.rating)
+
+    for turn in turns:
+        render_turn(turn, settings, language, rated)
+    if conversation and turns and all(t.job is None for t in turns):
+        st.download_button(
+            text("export_md", language),
+            data=conversation_markdown(
+                store.title(conversation), store.turns(conversation), settings, language
+            ),
+            file_name=f"conversation-{conversation}.md",
+            mime="text/markdown",
+            on_click="ignore",
+            icon=":material/download:",
+            key="export-conversation",
+        )
 
 
 main()

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -42,8 +41,6 @@ class BotConfig:
     allowed_teams: list[str] = field(default_factory=list)
     allowed_channels: list[str] = field(default_factory=list)
     ask_visibility: str = "ephemeral"  # or "in_channel"
-    source_url_base: str | None = None
-    corpus_roots: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -131,7 +128,7 @@ class AnswerService:
             {"answer": answer.to_dict(), "channel": question.channel, "thread_ts": question.thread_ts,
              "ts": question.ts}
         )  # fmt: skip
-        messages = formatting.answer_messages(answer, answer_id, self._url)
+        messages = formatting.answer_messages(answer, answer_id)
         calls = [self._message_call(question, message) for message in messages]
 
         def done(_: list[dict[str, Any] | None]) -> None:
@@ -173,9 +170,6 @@ class AnswerService:
             self._unreact(question)
 
         self.send([call], label=f"note to {question.key}", deadline=deadline, on_done=mark, on_fail=mark)
-
-    def _url(self, source: str) -> str | None:
-        return formatting.source_url(source, self.config.source_url_base, self.config.corpus_roots)
 
     # --- conversation context ----------------------------------------------------------
 

@@ -86,8 +86,6 @@ def bot_config(settings: Settings) -> BotConfig:
         allowed_teams=list(settings.slack_allowed_teams),
         allowed_channels=list(settings.slack_allowed_channels),
         ask_visibility=settings.slack_ask_visibility,
-        source_url_base=settings.source_url_base,
-        corpus_roots=[Path(p) for p in settings.corpus],
     )
 
 

@@ -8,10 +8,8 @@ long answers are split over several sections and, if needed, several messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from assistant.errors import AssistantError
 from assistant.types import Answer, Passage
@@ -132,23 +130,6 @@ def snippet_mrkdwn(text: str, limit: int = SNIPPET_CHARS) -> str:
     return converted.replace("**", "").replace("`", "'")
 
 
-def source_url(source: str, base: str | None, roots: list[Path]) -> str | None:
-    """The document's URL: the source itself when it is one, else ``base`` + its path
-    relative to the corpus directory it was ingested from (None without a base)."""
-    if re.match(r"https?://", source):
-        return source
-    if not base:
-        return None
-    path = Path(source)
-    for root in roots:
-        try:
-            relative = path.resolve().relative_to(root.resolve())
-        except ValueError:
-            continue
-        return base.rstrip("/") + "/" + quote(relative.as_posix())
-    return base.rstrip("/") + "/" + quote(path.name)
-
-
 def source_line(citation: Passage, url: str | None = None) -> str:
     title = escape(citation.title or Path(citation.source).name)
     where = escape(f" › {citation.heading}") if citation.heading_path else ""
@@ -156,13 +137,13 @@ def source_line(citation: Passage, url: str | None = None) -> str:
     return f"*[{citation.number}]* {name}{where}  `{escape(Path(citation.source).name)}`\n{snippet_mrkdwn(citation.text)}"
 
 
-def sources_blocks(answer: Answer, urls: Callable[[str], str | None] = lambda s: None) -> list[Block]:
+def sources_blocks(answer: Answer) -> list[Block]:
     sources = shown_sources(answer)
     if not sources:
         return []
     heading = label("closest" if answer.refused or not answer.cited else "sources", answer.language)
     elements = [{"type": "mrkdwn", "text": f"*{heading}*"}]
-    elements += [{"type": "mrkdwn", "text": source_line(c, c.url or urls(c.source))} for c in sources]
+    elements += [{"type": "mrkdwn", "text": source_line(c, c.url)} for c in sources]
     return [{"type": "divider"}, {"type": "context", "elements": elements[:10]}]
 
 
@@ -196,9 +177,7 @@ def with_feedback(blocks: list[Block], answer_id: str, language: str, counts: di
     return [block if b.get("block_id") == "assistant_feedback" else b for b in blocks]
 
 
-def answer_messages(
-    answer: Answer, answer_id: str, urls: Callable[[str], str | None] = lambda s: None
-) -> list[Message]:
+def answer_messages(answer: Answer, answer_id: str) -> list[Message]:
     """The messages that show an answer: usually one; more when the answer is long.
 
     Each message's ``text`` (the notification and what thread history reads back)
@@ -210,7 +189,7 @@ def answer_messages(
         for piece in pieces
     ]
     blocks += [("", block) for block in notes_block(answer)]
-    blocks += [("", block) for block in sources_blocks(answer, urls)]
+    blocks += [("", block) for block in sources_blocks(answer)]
     blocks.append(("", feedback_block(answer_id, answer.language)))
     messages: list[Message] = []
     for start in range(0, len(blocks), MAX_BLOCKS):

@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 class Vocabulary(Protocol):
     """What relevance needs of the lexical index: which terms it knows, and how rare they are."""
 
-    vocabulary: Mapping[str, int]
+    @property
+    def vocabulary(self) -> Mapping[str, int]: ...
 
     def idf_of(self, term: str) -> float: ...
 

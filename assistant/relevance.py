@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from assistant.embedders import Embedder
@@ -52,8 +52,7 @@ log = logging.getLogger(__name__)
 class Vocabulary(Protocol):
     """What relevance needs of the lexical index: which terms it knows, and how rare they are."""
 
-    @property
-    def vocabulary(self) -> Mapping[str, int]: ...
+    def knows(self, term: str) -> bool: ...
 
     def idf_of(self, term: str) -> float: ...
 
@@ -107,7 +106,7 @@ def decide(
         return False, "no content terms"
     dense = max((p.dense_score or 0.0) for p in passages)
     noise = low + NOISE_MARGIN * (high - low)
-    known = [t for t in terms if index is None or t in index.vocabulary]
+    known = [t for t in terms if index is None or index.knows(t)]
     same_language = any(language == _language(p.text) for p in passages)
     if not known:
         grammar, words = _grammar(question)

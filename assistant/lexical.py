@@ -365,6 +365,11 @@ class LexicalIndex:
                 matched += idf
         return matched / total if total else 0.0
 
+    def knows(self, term: str, field: str = WORDS) -> bool:
+        """Does any live chunk contain ``term``?"""
+        rows = self.fields[field].postings(term)[0]
+        return bool(len(rows)) and bool(self.alive[rows].any())
+
     def idf_of(self, term: str, field: str = WORDS) -> float:
         return self._idf(self.fields[field].postings(term)[0])
 

@@ -87,9 +87,10 @@ class Assistant:
     def answerer(self) -> Answerer:
         return get_answerer(self.settings.answerer, self.settings, self.embedder)
 
-    def is_relevant(self, passages: Sequence[Passage], language: str) -> bool:
+    def is_relevant(self, passages: Sequence[Passage], language: str, question: str = "") -> bool:
         """Is the evidence strong enough to answer? Below it, the assistant says it doesn't know."""
-        return relevance.is_relevant(passages, language, self.settings, self.embedder)
+        index = self.retriever.lexical_index()
+        return relevance.is_relevant(passages, language, self.settings, self.embedder, question, index)
 
     def warm_up(self) -> None:
         """Load the models and the lexical index now, so the first question does not wait.
@@ -192,7 +193,7 @@ class Assistant:
         yield Sources(list(passages))
         notes: list[str] = []
         renumber = CitationRenumberer(len(passages))
-        if not self.is_relevant(passages, language):
+        if not self.is_relevant(passages, language, standalone):
             text = refusal_text(language)
             yield Delta(text)
             refused = True

@@ -1,0 +1,235 @@
+"""Answer shapes: ranked evidence units become the lines of an answer, by question type.
+
+- value: the best unit (a cell names its row and column), and a second one when it
+  is nearly as good and says something else;
+- comparison: the table row that holds both sides, or the best unit for each side;
+- which: the entity first, then the evidence;
+- list: the lead-in, then every item of the list (up to ``LIST_CAP``);
+- why / how: the reason or mechanism with the sentence it refers to;
+- definition: the defining sentence.
+
+Each line cites its passage as ``[n]``; every word quoted is a passage's own. When the
+question's language differs from the evidence's, an English (or Japanese) frame names
+the entity and says that the documents are quoted as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from assistant.answerers.units import Unit
+from assistant.questions import Question
+
+LIST_CAP = 8
+CLOSE = 0.05  # a second unit joins a value answer when it scores within this of the best
+
+FRAME = {
+    "en": {
+        "say": "The documents say",
+        "answer": "Answer",
+        "items": "Listed in the documents",
+        "reason": "Reason given in the documents",
+        "compare": "Comparison in the documents",
+        "definition": "Definition in the documents",
+    },
+    "ja": {
+        "say": "資料の記述",
+        "answer": "回答",
+        "items": "資料に挙げられている項目",
+        "reason": "資料に書かれた理由",
+        "compare": "資料での比較",
+        "definition": "資料での定義",
+    },
+}
+TRANSLATION_NOTE = {
+    "en": "The evidence is quoted as written (in Japanese); a language-model answerer "
+    "(ASSISTANT_ANSWERER=openai:… / ollama:…) gives translated prose.",
+    "ja": "根拠は原文のまま（英語で）引用しています。翻訳した文章で答えるには言語モデルの回答器"
+    "（ASSISTANT_ANSWERER=openai:… / ollama:…）を使ってください。",
+}
+
+
+def compose(
+    question: Question, ranked: Sequence[Unit], units: Sequence[Unit], frame: str = ""
+) -> Iterator[str]:
+    """Yield the lines of the answer, one unit at a time.
+
+    ``ranked`` is sorted best first; ``units`` are all units (for lists and rows);
+    ``frame`` is the question's language when it differs from the evidence's.
+    """
+    if not ranked:
+        return
+    best = ranked[0]
+    shape = {
+        "comparison": _comparison,
+        "which": _which,
+        "list": _list,
+        "why": _reason,
+        "how": _reason,
+        "definition": _definition,
+    }.get(question.kind, _value)
+    lines = list(shape(question, ranked, units))
+    if not lines:
+        lines = [_line(best)]
+    if frame:
+        label = FRAME[frame]
+        entity = _entity(question, best)
+        head = (
+            f"{label['say']} [{best.passage}]:"
+            if not entity
+            else f"{entity} — {label['say']} [{best.passage}]:"
+        )
+        lines.insert(0, head)
+    for i, line in enumerate(lines):
+        yield line if i == 0 else f"\n{line}"
+
+
+def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
+    """One unit as a line: its list's lead-in first (unless the list shape shows it), every
+    sentence followed by its citation."""
+    text = unit.reader_text
+    if lead and unit.kind == "item" and unit.lead and not text.startswith(unit.lead):
+        text = f"{unit.lead}: {text}"
+    mark = f"[{unit.passage}]"
+    text = _INNER_JA.sub(f"{mark} ", text)
+    text = _INNER_EN.sub(f" {mark} ", text)
+    return f"{prefix}{text} {mark}"
+
+
+_INNER_JA = re.compile(r"(?<=[。！？])\s*(?=\S)")
+_INNER_EN = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
+
+
+def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    best = ranked[0]
+    lines = [_line(best)]
+    for unit in ranked[1:4]:
+        if unit.score < best.score - CLOSE:
+            break
+        if not _redundant(unit, best) and unit.kind != "row":
+            lines.append(_line(unit))
+            break
+    return lines
+
+
+def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    best = ranked[0]
+    floor = best.score - 2 * CLOSE
+    if len(question.sides) == 2:
+        # Sides that are rows of a table: one row each.
+        rows = [next((u for u in ranked if u.kind == "row" and _contains(u.label, side)), None)
+                for side in question.sides]  # fmt: skip
+        if all(rows) and rows[0] is not rows[1]:
+            return [_line(u) for u in rows if u is not None]
+    # Sides that are columns: the row of the attribute asked about holds both.
+    for unit in ranked[:10]:
+        if unit.score < floor - 2 * CLOSE:
+            break
+        if unit.kind == "row":
+            return [_line(unit)]
+        if unit.kind == "cell":
+            row = next(
+                (u for u in units if u.kind == "row" and u.group == unit.group and u.label == unit.label),
+                None,
+            )
+            if row is not None:
+                return [_line(row)]
+    if len(question.sides) == 2:
+        lines = []
+        used: list[Unit] = []
+        for side in question.sides:
+            found = next(
+                (u for u in ranked if _mentions(u, side) and all(not _redundant(u, v) for v in used)), None
+            )
+            if found is not None:
+                used.append(found)
+                lines.append(
+                    _line(found, "" if _contains(found.reader_text[: len(side) + 4], side) else f"{side}: ")
+                )
+        if len(lines) == 2:
+            return lines
+    return _value(question, ranked, units)
+
+
+def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    best = ranked[0]
+    entity = _entity(question, best)
+    if entity and not _norm(best.reader_text).startswith(_norm(entity)):
+        return [_line(best, f"{entity}: ", lead=entity != best.lead)]
+    return [_line(best)]
+
+
+def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    # A list answers when one of its items is (nearly) the best unit.
+    top = next((u for u in ranked[:3] if u.kind == "item" and u.score >= ranked[0].score - CLOSE), None)
+    if top is None:  # the best unit may be the lead-in of a list: the list answers
+        top = next((u for u in units if u.kind == "item" and u.lead and u.lead == ranked[0].text), None)
+    if top is None:
+        return _value(question, ranked, units)
+    base = top.group.removesuffix(":whole")
+    members = [u for u in units if u.group in {base, base + ":whole"}]
+    # Whole items stand for their sentences.
+    wholes = {u.label: u for u in members if u.group.endswith(":whole")}
+    items: list[Unit] = []
+    for unit in members:
+        if unit.group.endswith(":whole"):
+            continue
+        whole = wholes.get(unit.label) if unit.label else None
+        chosen = whole if whole is not None else unit
+        if chosen not in items and not (whole is None and unit.label in wholes):
+            items.append(chosen)
+    items = items[:LIST_CAP]
+    if len(items) < 2:
+        return _value(question, ranked, units)
+    head = re.sub(r"\s*[:：]+\s*$", "", top.lead or top.subject)
+    lines = [f"{head}: [{top.passage}]"] if head else []
+    lines.extend(_line(u, "- ", lead=False) for u in items)
+    return lines
+
+
+def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    best = ranked[0]
+    lines = [_line(best)]
+    for unit in ranked[1:3]:
+        if unit.score >= best.score - CLOSE and not _redundant(unit, best) and unit.kind != "row":
+            lines.append(_line(unit))
+            break
+    return lines
+
+
+def _definition(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
+    return [_line(ranked[0])]
+
+
+def _entity(question: Question, unit: Unit) -> str:
+    """The thing the unit speaks about: a side the question named, else its subject."""
+    where = " ".join([unit.subject, unit.lead, unit.label, *unit.context[-2:]])
+    for side in question.sides:
+        if side and _contains(where, side):
+            return side
+    if question.kind != "which":
+        return ""
+    return unit.lead or unit.subject
+
+
+def _mentions(unit: Unit, side: str) -> bool:
+    return _contains(unit.match_text + " " + unit.subject, side)
+
+
+def _contains(text: str, side: str) -> bool:
+    norm = _norm(side)
+    return bool(norm) and norm in _norm(text)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s（）()「」・]", "", text).lower()
+
+
+def _redundant(a: Unit, b: Unit) -> bool:
+    """Do two units say the same thing (one contains the other, or they share a sentence)?"""
+    if a.reader_text in b.reader_text or b.reader_text in a.reader_text:
+        return True
+    if a.text in {b.text, b.antecedent} or b.text in {a.text, a.antecedent}:
+        return True
+    return a.group == b.group and bool(a.label) and a.label == b.label and a.kind == b.kind == "item"

@@ -1,0 +1,282 @@
+"""Evidence units: the pieces of a passage an answer is built from, each with its context.
+
+A passage (Markdown) becomes units a reader can understand on their own:
+
+- a **cell** of a table, with its row label and column header
+  (``起動速度 — 仮想マシン: 低速（分単位）``), and the whole **row** for comparisons;
+- a **list item**, with the lead-in that introduces the list (the sentence ending in
+  a colon above it, or the parent item of a nested list) and the heading path that
+  names its subject;
+- a **sentence**, together with the sentence before it when it opens with a
+  demonstrative or a connective (これにより・そのため・この・それ / This, It,
+  Therefore …): the pattern classes below, not words of any corpus.
+
+Markdown markup (emphasis, links, images, code marks) is removed from everything a
+reader sees. Every unit's text is made only of the passage's own words, so an answer
+built from units is faithful by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.text import split_sentences
+
+_MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`|!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
+_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
+_HEADING = re.compile(r"^#{1,6}\s")
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVX]+\.)\s+")
+# A list item that starts with a label: "**Label**: body" or "Label: body".
+_ITEM_LABEL = re.compile(r"^\s*(?:\*\*(?P<bold>[^*]{1,60})\*\*\s*[:：]?|(?P<plain>[^:：。.]{1,40})[:：])\s*")
+_COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
+
+# Sentences that lean on the one before: Japanese ko-/so- demonstratives and connectives,
+# English pronouns and discourse connectives at the start of the sentence.
+ANAPHORA_JA = re.compile(
+    r"^(?:[こそ](?:れ|の|う|ちら|こ)|こうした|そうした|このため|そのため|したがって|従って|よって|"
+    r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが])"
+)
+ANAPHORA_EN = re.compile(
+    r"^(?:this|that|these|those|it|its|they|their|such|therefore|thus|hence|so|consequently|"
+    r"as a result|because of this|however|also|moreover|in addition|in contrast)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Unit:
+    """One piece of evidence from one passage."""
+
+    text: str  # what the reader sees (clean, no markup)
+    passage: int  # 1-based number of the passage it comes from
+    kind: str  # "cell", "row", "item", "sentence"
+    position: int  # order within the passage
+    context: list[str] = field(default_factory=list)  # heading path, lead-in, labels (for matching)
+    subject: str = ""  # what the unit is about: row label, list's heading, item label
+    label: str = ""  # the attribute: a column header, an item's label
+    value: str = ""  # a cell's value
+    lead: str = ""  # a list's lead-in
+    antecedent: str = ""  # the sentence a demonstrative points to
+    group: str = ""  # units of one list or one table share a group
+    score: float = 0.0
+
+    @property
+    def match_text(self) -> str:
+        """The unit with its context, as matched against the question."""
+        return " ".join([*self.context, self.lead, self.antecedent, self.text]).strip()
+
+    @property
+    def reader_text(self) -> str:
+        """The unit as quoted, its antecedent first."""
+        return f"{self.antecedent}{_joiner(self.antecedent)}{self.text}" if self.antecedent else self.text
+
+
+def clean(text: str) -> str:
+    """Text without Markdown markup."""
+    text = _LINK.sub(r"\1", _MARKUP.sub("", text))
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def plain_heading(heading: str) -> str:
+    return _NUMBERING.sub("", clean(heading)).strip()
+
+
+def passage_units(text: str, number: int, heading_path: Sequence[str] = (), title: str = "") -> list[Unit]:
+    """Split one passage into evidence units."""
+    headings = [h for h in (plain_heading(h) for h in heading_path) if h]
+    units: list[Unit] = []
+    for index, block in enumerate(_blocks(text)):
+        group = f"{number}:{index}"
+        if block[0].lstrip().startswith("|"):
+            units.extend(_table_units(block, number, headings, group))
+        elif _BULLET.match(block[0]):
+            lead = _lead_in(units)
+            units.extend(_list_units(block, number, headings, lead, group))
+        else:
+            units.extend(_sentence_units(" ".join(block), number, headings, group))
+    for position, unit in enumerate(units):
+        unit.position = position
+    return units
+
+
+def subject_of(headings: Sequence[str]) -> str:
+    """The heading that names a section's subject: the deepest one, unless it is a bare facet.
+
+    A facet heading (「主な特徴」, "Features") is short and repeats under several subjects;
+    without the whole document at hand, a short last heading under a longer parent is
+    taken as a facet and the parent names the subject.
+    """
+    if not headings:
+        return ""
+    last = headings[-1]
+    if len(headings) >= 2 and len(last) <= 8 and len(headings[-2]) > len(last):
+        return headings[-2]
+    return last
+
+
+# --- blocks ---------------------------------------------------------------------------
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """Paragraphs, lists and tables of a passage (as lists of lines)."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    kind = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped or re.fullmatch(r"(-{3,}|\*{3,}|_{3,})", stripped) or _HEADING.match(stripped):
+            if current:
+                blocks.append(current)
+            current, kind = [], ""
+            continue
+        line_kind = "table" if stripped.startswith("|") else "list" if _BULLET.match(line) else "text"
+        if line_kind == "text" and kind == "list" and line.startswith((" ", "\t")):
+            current[-1] = f"{current[-1]} {stripped}"  # continuation of an item
+            continue
+        if current and line_kind != kind:
+            blocks.append(current)
+            current = []
+        kind = line_kind
+        current.append(line)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _table_units(lines: list[str], number: int, headings: list[str], group: str) -> list[Unit]:
+    rows = [[clean(c) for c in line.strip().strip("|").split("|")] for line in lines]
+    body = [r for line, r in zip(lines, rows, strict=True) if not _SEPARATOR_ROW.match(line.strip())]
+    if len(body) < 2:
+        return []
+    header, body = body[0], body[1:]
+    units: list[Unit] = []
+    for cells in body:
+        if not cells or not any(cells):
+            continue
+        label, values = cells[0], cells[1:]
+        parts = []
+        for column, value in zip(header[1:], values, strict=False):
+            if not value:
+                continue
+            parts.append(f"{column}: {value}" if column else value)
+            units.append(
+                Unit(
+                    f"{label} — {column}: {value}" if column else f"{label}: {value}",
+                    number,
+                    "cell",
+                    0,
+                    [*headings, header[0]],
+                    subject=column,
+                    label=label,
+                    value=value,
+                    group=group,
+                )
+            )
+        if parts:
+            units.append(
+                Unit(
+                    f"{label} — " + " / ".join(parts),
+                    number,
+                    "row",
+                    0,
+                    [*headings, header[0]],
+                    subject=label,
+                    label=label,
+                    group=group,
+                )
+            )
+    return units
+
+
+def _lead_in(units: list[Unit]) -> str:
+    """The sentence just before a list, when it introduces it (ends in a colon)."""
+    if units and units[-1].kind == "sentence" and _COLON_END.search(units[-1].text):
+        return units[-1].text
+    return ""
+
+
+def _list_units(lines: list[str], number: int, headings: list[str], lead: str, group: str) -> list[Unit]:
+    units: list[Unit] = []
+    parents: list[tuple[int, str]] = []  # (indent, text) of items that introduce nested items
+    subject = subject_of(headings)
+    for line in lines:
+        match = _BULLET.match(line)
+        if not match:
+            continue
+        indent = len(match.group(1).expandtabs(4))
+        raw = line[match.end() :].strip()
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        item = clean(raw)
+        if _COLON_END.search(raw) or _COLON_END.search(item):
+            parents.append((indent, re.sub(r"\s*[:：]\s*$", "", item)))
+            continue  # an item that only introduces the nested ones
+        label_match = _ITEM_LABEL.match(raw)
+        label = clean(label_match.group("bold") or label_match.group("plain") or "") if label_match else ""
+        item_lead = parents[-1][1] if parents else lead
+        sentences = [s for s in split_sentences(item) if s]
+        for i, sentence in enumerate(sentences or [item]):
+            antecedent = sentences[i - 1] if i and is_anaphoric(_strip_label(sentence, label)) else ""
+            units.append(
+                Unit(
+                    sentence,
+                    number,
+                    "item",
+                    0,
+                    list(headings),
+                    subject=subject,
+                    label=label,
+                    lead=item_lead,
+                    antecedent=antecedent,
+                    group=f"{group}:{item_lead}",
+                )
+            )
+        if len(sentences) > 1:  # the whole item, for answers that want all of it
+            units.append(
+                Unit(
+                    item,
+                    number,
+                    "item",
+                    0,
+                    list(headings),
+                    subject=subject,
+                    label=label,
+                    lead=item_lead,
+                    group=f"{group}:{item_lead}:whole",
+                )
+            )
+    return units
+
+
+def _sentence_units(text: str, number: int, headings: list[str], group: str) -> list[Unit]:
+    text = clean(text)
+    if not text or (text.startswith(("（", "(")) and text.endswith(("）", ")"))):
+        return []  # a caption
+    sentences = [s for s in split_sentences(text) if len(s) >= 4]
+    units = []
+    subject = subject_of(headings)
+    for i, sentence in enumerate(sentences):
+        antecedent = sentences[i - 1] if i and is_anaphoric(sentence) else ""
+        units.append(Unit(sentence, number, "sentence", 0, list(headings), subject=subject,
+                          antecedent=antecedent, group=group))  # fmt: skip
+    return units
+
+
+def is_anaphoric(sentence: str) -> bool:
+    """Does the sentence open with a word that points back to the one before it?"""
+    s = sentence.lstrip("「『（(")
+    return bool(ANAPHORA_JA.match(s) or ANAPHORA_EN.match(s))
+
+
+def _strip_label(sentence: str, label: str) -> str:
+    if label and sentence.startswith(label):
+        return sentence[len(label) :].lstrip(" :：")
+    return sentence
+
+
+def _joiner(first: str) -> str:
+    return "" if re.search(r"[。！？]$", first) else " "

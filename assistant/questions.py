@@ -1,0 +1,156 @@
+"""What a question asks for: its type, the things it names, and the kind of fact it wants.
+
+Types (each has an answer shape in `assistant.answerers.compose`):
+
+- ``comparison`` (違い・比較・〜と〜・differ/compare/vs): both sides, with values;
+- ``which`` (どちら・どっち・which): the entity first, then the evidence;
+- ``list`` (ケース・例・特徴・方法・what are …): every item of the list, up to a cap;
+- ``why`` / ``how`` (なぜ・理由・どのように / why, how does): the reason with its antecedent;
+- ``definition`` (〜とは・what is X): the defining sentence;
+- ``value`` (everything else): the cell or sentence with the value, subject named.
+
+The *ask* is the kind of fact wanted when it has a recognisable shape (a price, a
+date, a version, a count); an answer must then contain a fact of that shape.
+
+The patterns are question words of each language, never words of a corpus; they
+were written against hand-made documents (tests/data/docs) and checked on the
+development split of the seed set (JSQuAD was not used for calibration).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_COMPARISON = re.compile(
+    r"違い|違う|異な|比較|比べ|差は|差異|相違|対比|\bdiffer|\bcompar|\bvs\.?\b|\bversus\b|\bdistinguish",
+    re.IGNORECASE,
+)
+_WHICH = re.compile(r"どちら|どっち|いずれ|どれ(?!くらい|ぐらい|ほど)|\bwhich\b|\bwhether\b", re.IGNORECASE)
+_LIST = re.compile(
+    r"ケース|場合は|例[はをにとを]|例を|具体例|特徴|方法|手段|種類|一覧|挙げ|利点|欠点|メリット|デメリット|"
+    r"長所|短所|用途|条件|要件|ステップ|手順|ポイント|何がある|どんな.*(?:ある|あります)|"
+    r"\bwhat are\b|\blist\b|\bexamples?\b|\bcases\b|\bfeatures\b|\bways\b|\bkinds\b|\btypes\b|"
+    r"\badvantages\b|\bbenefits\b|\bdrawbacks\b|\bsteps\b|\bwhen should\b",
+    re.IGNORECASE,
+)
+_WHY = re.compile(r"なぜ|何故|どうして|理由|原因|\bwhy\b|\breason|\bcause", re.IGNORECASE)
+_HOW = re.compile(
+    r"どのように|どうやって|どう(?:すれば|やれば)|仕組み|\bhow (?:do|does|is|are|can|to)\b", re.IGNORECASE
+)
+_DEFINITION = re.compile(
+    r"(?P<ja>.+?)(?:とは|って)(?:何|なに|なん)?(?:です|でしょう)?か?[？?]?$|"
+    r"(?P<ja2>.+?)は(?:何|なに|なん)(?:です|でしょう)か?[？?]?$|"
+    r"^(?:what|who)(?: is|'s| are) (?:a |an |the )?(?P<en>[^?]+?)\??$|^define (?P<en2>[^?]+?)\??$|"
+    r"^(?:what does|what do) (?P<en3>.+?) mean\??$",
+    re.IGNORECASE,
+)
+# Two things named side by side: 「AとBの…」「AとBでは」, "A and B", "A or B", "A vs B".
+_PAIR_JA = re.compile(
+    r"(?P<a>[^、。？?とはをがの]{1,24})と(?P<b>[^、。？?とはをがの]{1,24})(?:の|で|は|を|、|では|に)"
+)
+_PAIR_EN = re.compile(
+    r"(?:between |of |do |are |is )?(?P<a>[\w .+#-]{1,30}?)\s+(?:and|or|vs\.?|versus)\s+(?P<b>[\w .+#-]{1,30}?)"
+    r"(?=\s+(?:differ|compare|in|for|at|on|when|with)\b|\?|$|,)",
+    re.IGNORECASE,
+)
+_MEASURE = re.compile(
+    r"どのくらい|どれくらい|どのぐらい|どれぐらい|どれほど|何分|何秒|何時間|何度|何倍|"
+    r"\bhow (?:long|much|many|big|large|fast|far|often|heavy|hot|warm)\b",
+    re.IGNORECASE,
+)
+_EN_LEAD = re.compile(
+    r"^(?:what|how|which|why|when|where|who|does|do|is|are|can|the|a|an|between|of)\s+", re.I
+)
+
+# The kind of fact a question asks for, and the shape such a fact has in a text.
+ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "price": (
+        re.compile(
+            r"価格|値段|料金|費用|いくら|コスト|ライセンス料|\bprice|\bcost|\bhow much does|\bfee", re.I
+        ),
+        re.compile(
+            r"[0-9０-９][0-9,０-９.]*\s*(?:円|ドル|万円|ユーロ)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY",
+            re.I,
+        ),
+    ),
+    "date": (
+        re.compile(
+            r"いつ(?:です|でした|でしょう|頃|ごろ|から|まで|に|リリース|発表|登場|開始|始ま|作られ|生まれ|誕生|発売|公開)|何年|何月|何日|日付|年代|"
+            r"リリース日|\bwhen (?:was|were|did)\b|\bwhat year|\bwhich year|\b(?:release )?date\b",
+            re.I,
+        ),
+        re.compile(
+            r"[0-9０-９]{2,4}\s*年|[0-9]{4}[-/][0-9]{1,2}|\b(?:1[89]|20)[0-9]{2}\b|"
+            r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|明治|大正|昭和|平成|令和|世紀",
+            re.I,
+        ),
+    ),
+    "version": (
+        re.compile(r"バージョン|版は|\bversion\b|\brelease\b", re.I),
+        re.compile(r"\bv?[0-9]+\.[0-9]+(?:\.[0-9]+)?\b|バージョン\s*[0-9]|version\s*[0-9]", re.I),
+    ),
+    "count": (
+        re.compile(r"いくつ|何個|何台|何人|何種類|何社|何件|\bhow many\b|\bnumber of\b", re.I),
+        re.compile(
+            r"[0-9０-９]|[一二三四五六七八九十百千万]+(?:つ|個|台|人|種|社|件)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",
+            re.I,
+        ),
+    ),
+}
+
+
+@dataclass
+class Question:
+    text: str
+    kind: str  # value, comparison, which, list, why, how, definition
+    sides: list[str] = field(default_factory=list)  # the things compared or chosen between
+    term: str = ""  # the term a definition question asks about
+    ask: str = ""  # price, date, version, count — when the question wants that kind of fact
+    measure: bool = False  # how long / how much / どのくらい: a value with a quantity is wanted
+
+
+def analyse(question: str) -> Question:
+    """Detect the question's type, the things it names side by side, and its ask."""
+    q = question.strip().rstrip("。")
+    sides = _sides(q)
+    measure = bool(_MEASURE.search(q))
+    ask = next((name for name, (asked, _) in ASKS.items() if asked.search(q)), "")
+    if _WHY.search(q):
+        kind = "why"
+    elif _WHICH.search(q) and not _COMPARISON.search(q):
+        kind = "which"
+    elif _COMPARISON.search(q):
+        kind = "comparison"
+    elif _LIST.search(q) and not ask:
+        kind = "list"
+    elif _HOW.search(q) and not re.search(r"\bhow (?:is|are) \w+$", q, re.I):
+        kind = "how"
+    else:
+        definition = _DEFINITION.search(q)
+        term = ""
+        if definition:
+            term = next((g for g in definition.groupdict().values() if g), "").strip(" 「」『』\"'")
+        if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
+            return Question(question, "definition", sides, term, ask, measure)
+        kind = "value"
+    return Question(question, kind, sides if kind in {"comparison", "which"} else [], "", ask, measure)
+
+
+def fact_present(ask: str, text: str) -> bool:
+    """Does the text contain a fact of the shape the question asks for?"""
+    if not ask:
+        return True
+    return bool(ASKS[ask][1].search(text))
+
+
+def _sides(question: str) -> list[str]:
+    match = _PAIR_JA.search(question)
+    if match:
+        return [match.group("a").strip(), match.group("b").strip()]
+    match = _PAIR_EN.search(question)
+    if match:
+        a = _EN_LEAD.sub("", match.group("a").strip())
+        a = _EN_LEAD.sub("", a)
+        return [a, match.group("b").strip()]
+    return []

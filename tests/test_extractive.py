@@ -1,0 +1,180 @@
+"""The extractive answerer over hand-made Markdown documents (tests/data/docs, not the seed).
+
+Units and question types are checked directly; answer shapes through the real
+pipeline (real chromadb in tmp_path, the fake embedder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answerers.units import is_anaphoric, passage_units
+from assistant.pipeline import Assistant
+from assistant.questions import analyse, fact_present
+from assistant.settings import load_settings
+
+DOCS = Path(__file__).resolve().parent / "data" / "docs"
+
+
+@pytest.fixture(scope="module")
+def docs_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    data = tmp_path_factory.mktemp("docs-index")
+    bot = Assistant(load_settings(data_dir=data, embedder="fake:256", corpus=[DOCS]))
+    bot.ingest()
+    return bot
+
+
+# --- units ---------------------------------------------------------------------------
+
+TABLE = """| 項目 | 電気自動車 (EV) | ガソリン車 |
+| --- | --- | --- |
+| **航続距離** | 約300〜600km | 約600〜1000km |"""
+
+
+def test_table_cell_carries_row_label_and_column_header() -> None:
+    cells = [u for u in passage_units(TABLE, 1, ["概要"]) if u.kind == "cell"]
+    assert [(u.label, u.subject, u.value) for u in cells] == [
+        ("航続距離", "電気自動車 (EV)", "約300〜600km"),
+        ("航続距離", "ガソリン車", "約600〜1000km"),
+    ]
+    assert all("**" not in u.text for u in cells)
+    row = next(u for u in passage_units(TABLE, 1) if u.kind == "row")
+    assert "約300〜600km" in row.text and "約600〜1000km" in row.text
+
+
+def test_list_item_carries_lead_in_and_subject() -> None:
+    text = "Choose black tea when:\n\n- you add milk;\n- you like a malty cup."
+    items = [u for u in passage_units(text, 2, ["Choosing a tea"]) if u.kind == "item"]
+    assert [u.lead for u in items] == ["Choose black tea when:"] * 2
+    nested = "- **EVを選ぶケース**:\n    - 自宅で充電できる。\n    - 走行距離が短い。"
+    items = [u for u in passage_units(nested, 1, ["選び方"]) if u.kind == "item"]
+    assert [u.lead for u in items] == ["EVを選ぶケース"] * 2
+    facet = passage_units("- **低い重心**: 安定する。", 1, ["詳細", "1. 電気自動車", "主な特徴"])
+    assert facet[0].subject == "電気自動車" and facet[0].label == "低い重心"
+
+
+def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
+    units = passage_units("葉をすぐに加熱する。これにより、酵素が止まる。別の話題です。", 1)
+    pointing = next(u for u in units if u.text.startswith("これにより"))
+    assert pointing.antecedent == "葉をすぐに加熱する。"
+    assert pointing.reader_text.startswith("葉をすぐに加熱する。これにより")
+    english = passage_units("Leaves are steamed. This stops the enzymes. Tea is sold widely.", 1)
+    assert next(u for u in english if u.text.startswith("This")).antecedent == "Leaves are steamed."
+    assert not next(u for u in english if u.text.startswith("Tea")).antecedent
+    assert is_anaphoric("そのため、効率が良い。") and is_anaphoric("Therefore it works.")
+    assert not is_anaphoric("Green tea is light.")
+
+
+# --- question types ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("EVとガソリン車の補給時間の違いは？", "comparison"),
+        ("How do green tea and black tea differ?", "comparison"),
+        ("寒い地域で強いのはどちら？", "which"),
+        ("Which tea is fully oxidised?", "which"),
+        ("電気自動車を選ぶべきケースは？", "list"),
+        ("What are the steps of the rule?", "list"),
+        ("なぜ増分バックアップは速いのですか？", "why"),
+        ("Why does green tea keep its taste?", "why"),
+        ("3-2-1ルールとは？", "definition"),
+        ("What is an incremental backup?", "definition"),
+        ("電気自動車の航続距離はどのくらい？", "value"),
+        ("What is the brewing temperature of green tea?", "value"),
+    ],
+)
+def test_question_types(question: str, kind: str) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_sides_and_asks() -> None:
+    assert analyse("EVとガソリン車の補給時間の違いは？").sides == ["EV", "ガソリン車"]
+    assert analyse("What is the price of a car?").ask == "price"
+    assert analyse("ソフトが発売されたのはいつですか？").ask == "date"
+    assert analyse("最新バージョンは？").ask == "version"
+    assert analyse("When should I choose black tea?").ask == ""
+    assert fact_present("price", "月額500円です") and not fact_present("price", "高めです")
+
+
+# --- answers through the pipeline ------------------------------------------------------
+
+
+def test_value_question_answers_with_the_table_cell(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("電気自動車の航続距離はどのくらい？")
+    assert not answer.refused
+    assert answer.answer.startswith("航続距離 — 電気自動車 (EV): 約300〜600km [")
+
+
+def test_comparison_gives_both_sides_with_values(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("EVとガソリン車の補給時間の違いは？")
+    assert "約30分" in answer.answer and "約5分" in answer.answer
+    rows = docs_bot.ask("フルバックアップと増分バックアップの違いは？").answer.splitlines()
+    assert len(rows) == 2 and "大きい" in rows[0] and "小さい" in rows[1]
+
+
+def test_list_question_gives_every_item_under_its_lead_in(docs_bot: Assistant) -> None:
+    lines = docs_bot.ask("電気自動車を選ぶべきケースは？").answer.splitlines()
+    assert lines[0].startswith("電気自動車を選ぶケース")
+    items = [line for line in lines if line.startswith("- ")]
+    assert len(items) == 3 and "夜間に充電" in items[0] and "排出ガス" in items[2]
+
+
+def test_english_list_and_numbered_steps(docs_bot: Assistant) -> None:
+    lines = docs_bot.ask("When should I choose black tea?").answer.splitlines()
+    assert lines[0].startswith("Choose black tea when")
+    assert sum(line.startswith("- ") for line in lines) == 3
+    steps = docs_bot.ask("3-2-1ルールを守る手順は？").answer
+    assert "離れた場所" in steps and "2つ作成" in steps
+
+
+def test_why_question_includes_the_antecedent(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("増分バックアップはなぜ短時間で終わるのですか？").answer
+    assert "変更されたファイルだけ" in answer and "そのため" in answer
+    english = docs_bot.ask("Why does green tea keep its fresh taste?").answer
+    assert "heated soon after picking" in english and "This stops the enzymes" in english
+
+
+def test_which_question_starts_with_the_entity(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("長距離の移動が多い人にはどちらが向いている？").answer
+    assert answer.startswith("ガソリン車")
+    tea = docs_bot.ask("Which tea is fully oxidised?").answer
+    assert tea.startswith("Black tea")
+
+
+def test_definition_gives_the_defining_sentence(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("3-2-1ルールとは？").answer
+    assert "2種類の媒体に保存" in answer
+
+
+def test_meta_sentence_loses_to_the_value(docs_bot: Assistant) -> None:
+    answer = docs_bot.ask("電気自動車とガソリン車の動力源の違いは？").answer
+    assert "大きな違いがあります" not in answer
+    assert "モーター" in answer and "エンジン" in answer
+
+
+def test_near_topic_questions_are_refused(docs_bot: Assistant) -> None:
+    for question in ("電気自動車の価格はいくらですか？", "How much does a kilogram of green tea cost?",
+                     "3-2-1ルールが提唱されたのは何年ですか？", "テスラの最新モデルのバージョンは？"):  # fmt: skip
+        answer = docs_bot.ask(question)
+        assert answer.refused, (question, answer.answer)
+        assert answer.citations  # the closest passages are still shown
+
+
+def test_answers_never_show_markup_and_cite_every_line(docs_bot: Assistant) -> None:
+    for question in ("回生ブレーキとは？", "ガソリン車の補給時間は？", "電気自動車を選ぶべきケースは？",
+                     "Why does green tea keep its fresh taste?"):  # fmt: skip
+        answer = docs_bot.ask(question)
+        assert "**" not in answer.answer and "|" not in answer.answer
+        assert not answer.uncited
+        assert all(line.rstrip().endswith("]") for line in answer.answer.splitlines())
+
+
+def test_stream_yields_unit_by_unit(docs_bot: Assistant) -> None:
+    from assistant.pipeline import Delta
+
+    pieces = [e.text for e in docs_bot.stream("電気自動車を選ぶべきケースは？") if isinstance(e, Delta)]
+    assert len(pieces) >= 4

@@ -1,0 +1,108 @@
+"""Refusal from evidence: nonsense, near-topic asks, and answers across languages.
+
+Fast tests use the fake embedder over the hand-made documents in tests/data/docs;
+the cross-language and calibration checks need the real multilingual model (slow,
+one session fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import relevance
+from assistant.pipeline import Assistant
+from assistant.settings import load_settings
+
+DOCS = Path(__file__).resolve().parent / "data" / "docs"
+NONSENSE = ["🐳🐳🐳", "asdf qwer zxcv", "？？？", "qwpoeiru zmxncbv lkjhg", "ほげほげ ふがふが"]
+
+
+@pytest.fixture(scope="module")
+def docs_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    bot = Assistant(
+        load_settings(data_dir=tmp_path_factory.mktemp("rel"), embedder="fake:256", corpus=[DOCS])
+    )
+    bot.ingest()
+    return bot
+
+
+@pytest.fixture(scope="session")
+def e5_docs_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The default (real) embedder over the hand-made documents, built once."""
+    bot = Assistant(load_settings(data_dir=tmp_path_factory.mktemp("rel-e5"), corpus=[DOCS]))
+    bot.ingest()
+    return bot
+
+
+@pytest.mark.parametrize("question", NONSENSE)
+def test_nonsense_is_refused(docs_bot: Assistant, question: str) -> None:
+    answer = docs_bot.ask(question)
+    assert answer.refused
+    assert answer.language in {"ja", "en"}
+
+
+def test_reasons_name_what_was_missing(docs_bot: Assistant) -> None:
+    def reason(question: str) -> str:
+        passages = docs_bot.retriever.search(question).chunks
+        emb = docs_bot.embedder
+        return relevance.decide(question, passages, "ja", low=emb.min_relevance, high=emb.confident_relevance,
+                                min_coverage=0.3, index=docs_bot.retriever.lexical_index())[1]  # fmt: skip
+
+    assert reason("🐳🐳🐳") == "no content terms"
+    assert "no grammar" in reason("asdf qwer zxcv")
+    assert "price" in reason("バックアップソフトの価格は？")
+    assert "date" in reason("3-2-1ルールが提唱されたのは何年ですか？")
+
+
+def test_answerable_questions_are_answered(docs_bot: Assistant) -> None:
+    for question in (
+        "ガソリン車の補給時間は？",
+        "回生ブレーキとは？",
+        "What is the brewing temperature of green tea?",
+    ):
+        assert not docs_bot.ask(question).refused, question
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", NONSENSE)
+def test_nonsense_is_refused_with_the_real_model(e5_docs_bot: Assistant, question: str) -> None:
+    assert e5_docs_bot.ask(question).refused
+
+
+@pytest.mark.slow
+def test_english_question_over_japanese_documents_gets_an_english_frame(e5_docs_bot: Assistant) -> None:
+    answer = e5_docs_bot.ask("How long does an incremental backup take to restore?")
+    assert not answer.refused
+    first, *rest = answer.answer.splitlines()
+    assert "The documents say" in first
+    assert any("復元にかかる時間" in line and "長い" in line for line in rest)  # quoted as written
+    assert any("language-model answerer" in note for note in answer.notes)
+
+
+@pytest.mark.slow
+def test_japanese_question_over_english_documents_gets_a_japanese_frame(e5_docs_bot: Assistant) -> None:
+    answer = e5_docs_bot.ask("緑茶の抽出温度は何度ですか？")
+    assert not answer.refused
+    assert answer.answer.startswith("資料の記述") and "70–80 °C" in answer.answer
+
+
+@pytest.mark.slow
+def test_calibration_set_of_the_hand_made_documents(e5_docs_bot: Assistant) -> None:
+    """The development questions written with the documents: answers hold the fact, refusals refuse."""
+    items = [json.loads(line) for line in (DOCS / "dev_questions.jsonl").read_text().splitlines()]
+    passed = []
+    for item in items:
+        answer = e5_docs_bot.ask(item["question"])
+        if item.get("expect_refusal"):
+            passed.append(answer.refused)
+        else:
+            text = answer.answer.replace(" ", "")
+            passed.append(
+                not answer.refused and all(m.replace(" ", "") in text for m in item["must_contain"])
+            )
+    assert sum(passed) / len(passed) >= 0.9
+    refusals = [p for p, item in zip(passed, items, strict=True) if item.get("expect_refusal")]
+    assert all(refusals)

@@ -83,14 +83,18 @@ def top_chunk_text(bot: Assistant, question: str) -> str:
     return f"{chunk.heading}\n{chunk.text}"
 
 
+def found_text(bot: Assistant, question: str) -> str:
+    """The passages the answerer is given for ``question`` (top_k), with their headings."""
+    return "\n".join(f"{c.heading}\n{c.text}" for c in bot.retriever.search(question).chunks)
+
+
 @pytest.mark.slow
 def test_deterministic_follow_up_retrieves_the_vm_security_passage(seed_bot: Assistant) -> None:
     assert "隔離されています" not in top_chunk_text(seed_bot, "それはなぜ？")  # alone it is lost
     answer = seed_bot.ask("それはなぜ？", VM_SECURITY)
     assert answer.standalone_question == "仮想マシンのセキュリティは高いですか？ それはなぜ？"
-    top = top_chunk_text(seed_bot, answer.standalone_question)
-    assert "仮想マシン" in top and "完全に隔離されています" in top
-    assert not answer.refused and "セキュリティ" in answer.answer
+    assert not answer.refused and "完全に隔離されています" in answer.answer
+    assert any("完全に隔離されています" in c.text for c in answer.cited)
 
 
 @pytest.fixture
@@ -131,8 +135,8 @@ def test_llm_rewrite_retrieves_the_vm_security_passage(
     request = last_user_text(rewriting_server.chat_requests[-1].body)
     assert "ユーザー: 仮想マシンのセキュリティは高いですか？" in request
     assert "アシスタント: はい、非常に高いセキュリティレベル" in request
-    top = top_chunk_text(seed_bot, standalone)
-    assert "仮想マシン" in top and "完全に隔離されています" in top
+    found = found_text(seed_bot, standalone)
+    assert "仮想マシン" in found and "完全に隔離されています" in found
 
 
 @pytest.mark.slow
@@ -144,7 +148,7 @@ def test_llm_rewrite_falls_back_to_the_deterministic_method(
     standalone = condense_question("それはなぜ？", VM_SECURITY, llm.rewrite_question)
     assert standalone == "仮想マシンのセキュリティは高いですか？ それはなぜ？"
     assert len(rewriting_server.chat_requests) == 2
-    assert "完全に隔離されています" in top_chunk_text(seed_bot, standalone)
+    assert "完全に隔離されています" in found_text(seed_bot, standalone)
 
 
 @pytest.mark.slow
@@ -153,7 +157,8 @@ def test_the_pipeline_retrieves_with_the_llm_rewrite(seed_bot: Assistant, rewrit
     answer = bot.ask("それはなぜ？", VM_SECURITY)
     assert answer.standalone_question == "仮想マシンのセキュリティが高いのはなぜですか？"
     assert answer.answer == "完全に隔離されているからです [1]。"
-    assert "完全に隔離されています" in answer.citations[0].text and answer.citations[0].cited
+    # Retrieval used the rewritten question: the security passage is among those given.
+    assert any("完全に隔離されています" in c.text for c in answer.citations) and answer.cited
 
 
 @pytest.mark.parametrize(

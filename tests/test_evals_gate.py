@@ -28,7 +28,7 @@ def test_the_gate_was_measured_with_the_current_defaults() -> None:
 def test_a_changed_default_changes_the_fingerprint(tmp_path: Path) -> None:
     base = effective_settings(load_settings(data_dir=tmp_path))
     assert fingerprint(base) == fingerprint(default_settings())
-    for change in ({"top_k": 5}, {"fusion": "score"}, {"answerer": "openai:x"}, {"chunk_size": 400}):
+    for change in ({"top_k": 5}, {"fusion": "rrf"}, {"answerer": "openai:x"}, {"chunk_size": 400}):
         assert fingerprint(effective_settings(load_settings(data_dir=tmp_path, **change))) != fingerprint(
             base
         )

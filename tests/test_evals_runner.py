@@ -301,7 +301,7 @@ def test_an_invalid_question_is_an_error_not_a_refusal(workspace: Path, tmp_path
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("fusion", "score"), ("llm_temperature", 0.7), ("llm_max_tokens", 64), ("system_prompt_file", "prompt")],
+    [("fusion", "rrf"), ("llm_temperature", 0.7), ("llm_max_tokens", 64), ("system_prompt_file", "prompt")],
 )
 def test_every_effective_setting_is_recorded_and_resuming_refuses_to_mix(
     workspace: Path, tmp_path: Path, setting: str, value: object

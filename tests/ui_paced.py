@@ -28,8 +28,14 @@ class PacedAnswerer:
     def stream(self, question: str, passages: Sequence[Passage], language: str) -> Iterator[Any]:
         time.sleep(FIRST_PIECE_DELAY)
         for piece in self.inner.stream(question, passages, language):
-            yield piece
-            time.sleep(PIECE_DELAY)
+            if not isinstance(piece, str):
+                yield piece  # a Note
+                continue
+            # Like a language model's tokens: a piece arrives in a few parts.
+            step = max(1, len(piece) // 3)
+            for start in range(0, len(piece), step):
+                yield piece[start : start + step]
+                time.sleep(PIECE_DELAY)
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ class Assistant:
         timings = dict(retrieval.timings)
         passages = retrieval.chunks
         for number, passage in enumerate(passages, start=1):
-            passage.number = number
+            passage.number = passage.rank = number
             self._locate(passage)
         yield Sources(list(passages))
         notes: list[str] = []

@@ -73,7 +73,8 @@ class Passage:
     term_coverage: float = 0.0  # share of the question's terms found in the passage
     dense_rank: int | None = None
     lexical_rank: int | None = None
-    number: int = 0  # 1-based; ``[number]`` in the answer points here
+    number: int = 0  # 1-based; ``[number]`` in the answer points here (cited ones first)
+    rank: int = 0  # 1-based place in the retrieval ranking; ``number`` may differ after citing
     cited: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
 

@@ -331,3 +331,23 @@ def test_compare_refuses_runs_scored_with_other_metric_definitions(workspace: Pa
     (tmp_path / "a" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     with pytest.raises(AssistantError, match="different metric definitions"):
         compare_runs(tmp_path / "a", tmp_path / "b")
+
+
+def test_ranking_metrics_follow_the_retrieval_rank_not_the_display_order() -> None:
+    from assistant.evals.dataset import EvalRecord
+    from assistant.evals.runner import score_question
+    from assistant.types import Answer, Passage, number_passages
+
+    found = [
+        Passage("a", "無関係な文。", "/c/other.md", "O", [], rank=1, number=1),
+        Passage("b", "起動は秒単位です。", "/c/doc.md", "D", [], rank=2, number=2),
+    ]
+    # The answer cites the second-ranked passage, so it is shown first as [1].
+    shown = number_passages(found, {2: 1})
+    answer = Answer("q", "秒単位です。[1]", False, shown, {}, "ja", "q", "extractive").to_dict()
+    record = EvalRecord(
+        id="r", question="起動の速さは？", reference_answers=["秒単位"], reference_sources=["doc.md"]
+    )
+    scores = score_question(record, answer, k=2)
+    assert scores["hit@1"] == 0.0 and scores["hit@2"] == 1.0 and scores["mrr@2"] == 0.5
+    assert scores["faithfulness"] == 1.0  # [1] still points at the passage shown as [1]

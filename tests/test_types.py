@@ -42,3 +42,9 @@ def test_records_written_before_the_unified_type_still_load() -> None:
     old = {"number": 1, "chunk_id": "c9", "source": "/a.md", "title": "A", "heading": "x", "text": "t",
            "score": 0.5, "cited": True}  # fmt: skip
     assert Passage.from_dict(old).id == "c9"
+
+
+def test_the_retrieval_rank_survives_renumbering_for_the_ranking_metrics() -> None:
+    found = [passage(i, number=i, rank=i) for i in range(1, 4)]
+    numbered = number_passages(found, {3: 1})
+    assert [(p.id, p.number, p.rank) for p in numbered] == [("c3", 1, 3), ("c1", 2, 1), ("c2", 3, 2)]

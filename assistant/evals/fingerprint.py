@@ -46,7 +46,7 @@ IGNORED = frozenset(
 IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")
 
 # Bumped whenever a metric's definition changes: runs scored differently are not mixed.
-METRICS_VERSION = 2
+METRICS_VERSION = 3  # 3: ranking metrics in retrieval order (passages are shown cited-first)
 
 
 def _value(value: Any) -> Any:

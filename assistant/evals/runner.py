@@ -90,16 +90,22 @@ def score_question(
     """Every per-question metric; ``None`` where a metric does not apply."""
     if answer.get("error"):
         return {"refused": False, "error": True, "passed": False}
-    passages = [m.Passage.from_citation(c) for c in answer.get("citations", [])]
+    citations = answer.get("citations", [])
+    passages = [m.Passage.from_citation(c) for c in citations]  # display order: [n] is passages[n-1]
     relevance = m.relevant_items(passages, record.reference_sources, record.reference_answers)
+    # Ranking metrics follow the retrieval order, not the display order (cited passages first).
+    ranked = sorted(citations, key=lambda c: c.get("rank") or c.get("number") or 0)
+    by_rank = m.relevant_items(
+        [m.Passage.from_citation(c) for c in ranked], record.reference_sources, record.reference_answers
+    )
     total = m.n_items(record.reference_sources, record.reference_answers)
     scores: dict[str, Any] = {"refused": bool(answer.get("refused"))}
-    judged = relevance is not None and record.answerable
+    judged = relevance is not None and by_rank is not None and record.answerable
     for i in range(1, k + 1):
-        scores[f"hit@{i}"] = m.hit_at_k(relevance, i) if judged and relevance is not None else None
-    scores[f"recall@{k}"] = m.recall_at_k(relevance, k, total) if judged and relevance is not None else None
-    scores[f"mrr@{k}"] = m.mrr_at_k(relevance, k) if judged and relevance is not None else None
-    scores[f"ndcg@{k}"] = m.ndcg_at_k(relevance, k, total) if judged and relevance is not None else None
+        scores[f"hit@{i}"] = m.hit_at_k(by_rank, i) if judged and by_rank is not None else None
+    scores[f"recall@{k}"] = m.recall_at_k(by_rank, k, total) if judged and by_rank is not None else None
+    scores[f"mrr@{k}"] = m.mrr_at_k(by_rank, k) if judged and by_rank is not None else None
+    scores[f"ndcg@{k}"] = m.ndcg_at_k(by_rank, k, total) if judged and by_rank is not None else None
     text = str(answer.get("answer", ""))
     refs = record.reference_answers if record.answerable else []
     scores["exact_match"] = m.exact_match(text, refs) if refs else None

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from assistant.evals import metrics as m
+from assistant.types import Passage
 
 
 def P(
@@ -15,8 +16,8 @@ def P(
     text: str = "",
     cited: bool = False,
     chunk_id: str = "c",
-) -> m.Passage:
-    return m.Passage(chunk_id, source, heading or [], text, cited)
+) -> Passage:
+    return Passage(chunk_id, text, source, "", heading or [], cited=cited)
 
 
 def test_source_matching_by_suffix_heading_and_chunk_id() -> None:
@@ -36,7 +37,7 @@ def test_source_matching_by_suffix_heading_and_chunk_id() -> None:
     assert m.source_matches("abc123", p)
     # passages as `Answer.to_dict()` writes them name the chunk `id`
     as_dict = {"id": "abc123", "source": "/c/a.md", "heading_path": [], "text": "", "cited": True}
-    assert m.source_matches("abc123", m.Passage.from_citation(as_dict))
+    assert m.source_matches("abc123", Passage.from_dict(as_dict))
 
 
 def test_retrieval_metrics_hand_computed() -> None:

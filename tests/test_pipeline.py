@@ -36,8 +36,7 @@ def correct(answer: Answer, record: EvalRecord) -> bool:
     fact = metrics.contains_reference(answer.answer, refs, entity=entity) == 1.0 or (
         not entity and metrics.answer_f1(answer.answer, refs) >= 0.5
     )
-    cited = [metrics.Passage.from_citation(c) for c in answer.cited]
-    return fact and any(metrics.source_matches(s, p) for s in record.reference_sources for p in cited)
+    return fact and any(metrics.source_matches(s, p) for s in record.reference_sources for p in answer.cited)
 
 
 @pytest.mark.slow

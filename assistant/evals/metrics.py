@@ -13,12 +13,12 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from assistant import text as textutil
+from assistant.types import Passage
 
 _JAPANESE = textutil.JAPANESE
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -32,28 +32,6 @@ _ARTICLE_WORDS = frozenset({"a", "an", "the"})
 # --- relevance ------------------------------------------------------------------------
 
 
-@dataclass
-class Passage:
-    """What the metrics need of a retrieved passage (a `Citation` or its dict)."""
-
-    chunk_id: str
-    source: str
-    heading_path: list[str]
-    text: str
-    cited: bool = False
-
-    @classmethod
-    def from_citation(cls, c: Any) -> Passage:
-        get = c.get if isinstance(c, Mapping) else lambda k, d=None: getattr(c, k, d)
-        return cls(
-            str(get("chunk_id") or get("id") or ""),  # `types.Passage` calls it id
-            str(get("source", "")),
-            list(get("heading_path") or []),
-            str(get("text", "")),
-            bool(get("cited", False)),
-        )
-
-
 def _norm_heading(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("*", "").replace("`", "")
     return " ".join(text.lower().split())
@@ -61,7 +39,7 @@ def _norm_heading(text: str) -> str:
 
 def source_matches(reference: str, passage: Passage) -> bool:
     """Does ``reference`` (path suffix, ``path#Heading > Sub`` or chunk id) name this passage?"""
-    if reference == passage.chunk_id:
+    if reference == passage.id:
         return True
     path, _, fragment = reference.partition("#")
     source = passage.source.replace("\\", "/")

@@ -24,6 +24,7 @@ from assistant.evals.fingerprint import METRICS_VERSION, effective_settings, fin
 from assistant.evals.judge import make_judge, summarize_judge
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
+from assistant.types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,12 @@ def score_question(
     if answer.get("error"):
         return {"refused": False, "error": True, "passed": False}
     citations = answer.get("citations", [])
-    passages = [m.Passage.from_citation(c) for c in citations]  # display order: [n] is passages[n-1]
+    passages = [Passage.from_dict(c) for c in citations]  # display order: [n] is passages[n-1]
     relevance = m.relevant_items(passages, record.reference_sources, record.reference_answers)
     # Ranking metrics follow the retrieval order, not the display order (cited passages first).
     ranked = sorted(citations, key=lambda c: c.get("rank") or c.get("number") or 0)
     by_rank = m.relevant_items(
-        [m.Passage.from_citation(c) for c in ranked], record.reference_sources, record.reference_answers
+        [Passage.from_dict(c) for c in ranked], record.reference_sources, record.reference_answers
     )
     total = m.n_items(record.reference_sources, record.reference_answers)
     scores: dict[str, Any] = {"refused": bool(answer.get("refused"))}

@@ -70,7 +70,7 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"価格|値段|料金|費用|いくら|コスト|ライセンス料|\bprice|\bcost|\bhow much does|\bfee", re.I
         ),
         re.compile(
-            r"[0-9０-９][0-9,０-９.]*\s*(?:円|ドル|万円|ユーロ)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY",
+            r"[0-9０-９][0-9,０-９.]*\s*[千万億兆]*\s*(?:円|ドル|ユーロ|ポンド)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY|EUR",
             re.I,
         ),
     ),

@@ -14,6 +14,7 @@ import pytest
 
 from assistant import relevance
 from assistant.pipeline import Assistant
+from assistant.questions import fact_present
 from assistant.settings import load_settings
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
@@ -112,3 +113,11 @@ def test_calibration_set_of_the_hand_made_documents(e5_docs_bot: Assistant) -> N
     assert sum(passed) / len(passed) >= 0.85
     refusals = [p for p, item in zip(passed, items, strict=True) if item.get("expect_refusal")]
     assert all(refusals)
+
+
+@pytest.mark.parametrize(
+    "text", ["予算は42億円です。", "月額3,000円", "1.5万円から", "It costs $20 a month.", "年間 12 億 円"]
+)
+def test_a_price_in_any_unit_counts_as_the_fact_a_price_question_asks_for(text: str) -> None:
+    assert fact_present("price", text)
+    assert not fact_present("price", "予算は大きい。")

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.embedders import get_embedder  # noqa: E402
+from assistant.evals.metrics import percentile  # noqa: E402
 from assistant.loading import iter_files, load_file  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
@@ -33,11 +34,6 @@ QUESTIONS = [
     "コンテナとは何ですか？", "仮想マシンの起動時間は？", "What is a pod?", "How does KubeVirt run VMs?",
     "Podmanとは？", "Kata Containersの仕組み", "What is a sidecar container?", "スケーラビリティとは",
 ]  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def bench_ingest(n_docs: int) -> list[tuple[str, str, str]]:
@@ -120,14 +116,14 @@ def bench_queries(sizes: list[int], n_queries: int) -> list[tuple[str, str, str]
             rows.append(
                 (
                     f"hybrid retrieval @ {chunks} chunks, p50 / p95",
-                    f"{p50:.1f} / {percentile(retrieval, 0.95):.1f} ms",
+                    f"{p50:.1f} / {percentile(retrieval, 95):.1f} ms",
                     f"{p50 / floor:.1f} x baseline  (goal p50 < 50 ms)",
                 )
             )
             rows.append(
                 (
                     f"full ask @ {chunks} chunks, p50 / p95",
-                    f"{statistics.median(full):.1f} / {percentile(full, 0.95):.1f} ms",
+                    f"{statistics.median(full):.1f} / {percentile(full, 95):.1f} ms",
                     f"{statistics.median(full) / floor:.1f} x baseline  (fake query embedding)",
                 )
             )
@@ -175,12 +171,12 @@ def bench_default_ask() -> list[tuple[str, str, str]]:
     return [
         (
             "default retrieval, seed corpus, p50 / p95",
-            f"{r50:.0f} / {percentile(retrieval, 0.95):.0f} ms",
+            f"{r50:.0f} / {percentile(retrieval, 95):.0f} ms",
             "1.00 (baseline)",
         ),
         (
             "default full ask, seed corpus, p50 / p95",
-            f"{f50:.0f} / {percentile(full, 0.95):.0f} ms",
+            f"{f50:.0f} / {percentile(full, 95):.0f} ms",
             f"{f50 / r50:.2f}",
         ),
     ]

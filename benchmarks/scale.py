@@ -25,17 +25,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.evals.metrics import percentile  # noqa: E402  (light: no model is loaded)
+
 SHARED = ROOT.parent / "shared"
 DATASETS = ("jsquad/valid-v1.3.json", "squad/dev-v1.1.reconstructed.json")
 QUESTIONS = [
     "コンテナとは何ですか？", "仮想マシンの起動時間は？", "What is a pod?", "How does KubeVirt run VMs?",
     "Podmanとは？", "Kata Containersの仕組み", "Which river flows through the city?", "日本で一番高い山は？",
 ]  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def max_rss_mb() -> float:
@@ -199,8 +198,8 @@ def phase_query(args: argparse.Namespace) -> dict[str, object]:
         lexical_update = time.perf_counter() - t
     return {
         "first_answer_at": first_answer_at, "lexical_load_s": lexical_load, "lexical_update_s": lexical_update,
-        "retrieval_p50": statistics.median(retrieval), "retrieval_p95": percentile(retrieval, 0.95),
-        "ask_p50": statistics.median(ask), "ask_p95": percentile(ask, 0.95), "max_rss_mb": max_rss_mb(),
+        "retrieval_p50": statistics.median(retrieval), "retrieval_p95": percentile(retrieval, 95),
+        "ask_p50": statistics.median(ask), "ask_p95": percentile(ask, 95), "max_rss_mb": max_rss_mb(),
     }  # fmt: skip
 
 

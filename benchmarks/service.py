@@ -21,16 +21,15 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.evals.metrics import percentile  # noqa: E402  (light: no model is loaded)
+
 QUESTIONS = [
     "コンテナとVMの起動速度の違いは？", "What does a container share with the host?",
     "仮想マシンのオーバーヘッドは？", "Why do VMs isolate better than containers?",
     "コンテナのセキュリティ上の注意点は？", "When should I choose a VM?",
 ]  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def cli(args: list[str], env: dict[str, str]) -> float:
@@ -143,8 +142,8 @@ def main() -> None:
     )
     print("| clients | throughput (req/s) | p50 (s) | p95 (s) |")
     print("| --- | --- | --- | --- |")
-    print(f"| 1 | {one_tp:.2f} | {med(one_lat):.3f} | {percentile(one_lat, 0.95):.3f} |")
-    print(f"| {args.clients} | {many_tp:.2f} | {med(many_lat):.3f} | {percentile(many_lat, 0.95):.3f} |")
+    print(f"| 1 | {one_tp:.2f} | {med(one_lat):.3f} | {percentile(one_lat, 95):.3f} |")
+    print(f"| {args.clients} | {many_tp:.2f} | {med(many_lat):.3f} | {percentile(many_lat, 95):.3f} |")
     print(f"\nthroughput ratio {args.clients} clients / 1 client: {many_tp / one_tp:.2f}; no request failed")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -45,6 +45,22 @@ ORBIT_JA = """# 星見坂図書館
 """
 
 
+def wait_until_up(
+    url: str, alive: Callable[[], bool], *, path: str = "/healthz", timeout: float = 30
+) -> None:
+    """Poll ``url + path`` until it answers 200; fail when ``alive()`` turns false or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not alive():
+            raise RuntimeError(f"the service at {url} did not answer {path}")
+        time.sleep(0.05)
+
+
 @contextmanager
 def running_service(settings: Settings, *, warm_up: bool = False) -> Iterator[str]:
     """The real app under uvicorn in a thread; yields its base URL."""
@@ -55,16 +71,7 @@ def running_service(settings: Settings, *, warm_up: bool = False) -> Iterator[st
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
+    wait_until_up(url, thread.is_alive)
     try:
         yield url
     finally:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from .conftest import ROOT, free_port
-from .server_helpers import ORBIT_EN
+from .server_helpers import ORBIT_EN, wait_until_up
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -50,16 +50,7 @@ def services(chroma_server: tuple[str, int], tmp_path: Path) -> Iterator[list[st
         urls.append(f"http://127.0.0.1:{port}")
     try:
         for url, proc in zip(urls, procs, strict=True):
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, (tmp_path / "serve-a.log").read_text()
-                assert time.monotonic() < deadline, "the service did not become ready"
-                time.sleep(0.3)
+            wait_until_up(url, lambda p=proc: p.poll() is None, path="/readyz", timeout=120)
         yield urls
     finally:
         for proc in procs:

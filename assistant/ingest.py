@@ -294,14 +294,15 @@ class _Run:
         manifest = target.manifest()
         check_manifest(manifest, self.manifest)
         # Each group gets the next ingest sequence number, written to the manifest once the
-        # group is stored: readers catch up with `where seq > last_seen` (lexical_store.py).
+        # group is stored, with the ids it wrote and deleted (its change log): readers catch up
+        # on what the runs after the last one they saw changed (lexical_store.py).
         self.manifest["seq"] = int((manifest or {}).get("seq", 0)) + 1
         if manifest:
             fresh = target.records([i.doc.source for i in group])
             for item in group:
                 item.record = fresh.get(item.doc.source)
-        else:
-            target.write_manifest(self.manifest)
+        else:  # a new index: described before anything is stored in it, as run 0
+            target.write_manifest({**self.manifest, "seq": self.manifest["seq"] - 1})
 
         def step(n: int) -> None:
             if progress:
@@ -407,7 +408,8 @@ def ingest(
                 run.remove(store, vanished)
                 if prune:
                     run.prune(store, roots)
-                if run.report.removed:
+                if run.report.removed:  # a run of its own: readers learn of the deletions
+                    run.manifest["seq"] = int((store.manifest() or {}).get("seq", 0)) + 1
                     store.write_manifest(run.manifest)
         run.report.chunks_total = store.count() if store.manifest() else 0
     if settings.lexical_persist and store.manifest():

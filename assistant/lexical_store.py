@@ -31,6 +31,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from assistant import changes
 from assistant.lexical import FORMAT_VERSION, NGRAMS, WORDS, IndexedDoc, LexicalIndex, analyze
 from assistant.settings import Settings
 from assistant.splitting import contextual_text
@@ -65,6 +66,7 @@ class LexicalStore:
         #: How the last `sync` went: "loaded", "built", "caught up" or "current", and its seconds.
         self.last_sync: dict[str, Any] = {}
         self._caught_up = False
+        self._read: tuple[int, str] = (0, "")  # chunks read by the last catch-up, and how
 
     @property
     def fields(self) -> list[str]:
@@ -86,7 +88,7 @@ class LexicalStore:
     def sync(self) -> LexicalIndex:
         """Bring the index up to date with the store (loading or building it the first time)."""
         started = time.perf_counter()
-        manifest = self.store.manifest()
+        manifest, journal = self.store.manifest_and_changes()
         if manifest is None:
             self.index, self.seq, self.key = LexicalIndex(self.fields), -1, {}
             return self.index
@@ -95,7 +97,8 @@ class LexicalStore:
         how = "current"
         if self.seq < 0 or key != self.key:
             how = "loaded" if self._load(key) else "built"
-        changed = how == "built" or target < self.seq or not self._catch_up(target)
+        self._read = (0, "")
+        changed = how == "built" or target < self.seq or not self._catch_up(target, journal)
         if changed:
             how = "built"
             self._build(key, target)
@@ -106,7 +109,8 @@ class LexicalStore:
             changed = True
         if changed:
             self.save()
-        self.last_sync = {"how": how, "seconds": time.perf_counter() - started, "chunks": len(self.index)}
+        self.last_sync = {"how": how, "seconds": time.perf_counter() - started, "chunks": len(self.index),
+                          "read": self._read[0], "via": self._read[1]}  # fmt: skip
         log.info("lexical index %s: %d chunks in %.3fs", how, len(self.index), self.last_sync["seconds"])
         return self.index
 
@@ -131,18 +135,36 @@ class LexicalStore:
         index.compact()
         self.index, self.seq, self.key = index, target, key
 
-    def _catch_up(self, target: int) -> bool:
-        """Read what changed since ``self.seq``; False if only a rebuild can fix the index."""
+    def _catch_up(self, target: int, journal: object) -> bool:
+        """Read what changed since ``self.seq``; False if only a rebuild can fix the index.
+
+        The runs' change log (`assistant.changes`, in the manifest) names the ids written and
+        deleted: only those chunks are read, by id. Without it (a reader too far behind, a
+        store written before the log), the chunks ``where seq > last_seen`` are read, and the
+        store's ids are compared when the counts differ."""
         self._caught_up = False
         header = self.key["header_format"] not in {None, "off"}
-        fresh = self.store.chunks_since(self.seq) if target > self.seq else []
+        fresh: list[StoredChunk] = []
+        gone: set[str] = set()
+        via = ""
+        if target > self.seq:
+            delta = changes.since(journal, self.seq, target)
+            if delta is not None:
+                written, gone = delta
+                fresh = self.store.get(written)
+                gone |= set(written) - {c.id for c in fresh}  # written, then deleted by a later run
+                via = "log"
+            else:
+                fresh, via = self.store.chunks_since(self.seq), "seq"
+        self._read = (len(fresh), via)
         docs = [indexed_doc(c, self.settings.lexical_ngram, header) for c in fresh]
         changed = bool(docs)
         new_ids = {d.id for d in docs}
         for source in {d.source for d in docs}:
             changed |= bool(self.index.delete(self.index.ids_of_source(source) - new_ids))
+        changed |= bool(self.index.delete(gone))
         self.index.upsert(docs)
-        if len(self.index) != self.store.count():
+        if via != "log" and len(self.index) != self.store.count():
             present = self.store.ids()
             changed |= bool(self.index.delete(self.index.ids_alive() - present))
             if len(self.index) != len(present):

@@ -31,6 +31,7 @@ import httpx
 import numpy as np
 from chromadb.errors import ChromaError, NotFoundError
 
+from assistant import changes
 from assistant.chroma_calls import CLIENTS, with_deadline
 from assistant.errors import IndexNotFoundError, StoreUnavailableError
 from assistant.settings import Settings
@@ -79,6 +80,7 @@ class ChromaStore:
         self._name: str | None = None
         self._own_version: str | None = None
         self._client_generation = -1
+        self._journal = changes.Journal()  # what this object wrote since its last manifest write
         self.base = settings.collection
         self.meta_name = f"{settings.collection}-meta"
         self.server = bool(settings.chroma_host)
@@ -287,13 +289,18 @@ class ChromaStore:
     # --- manifest --------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any] | None:
+        return self.manifest_and_changes()[0]
+
+    def manifest_and_changes(self) -> tuple[dict[str, Any] | None, object]:
+        """The manifest and, from the same read, its change log (`assistant.changes`)."""
         try:
             with self._lock:
                 collection = self._get_collection(create=False)
                 meta = dict(collection.metadata or {})
         except IndexNotFoundError:
-            return None
-        return meta if "embedder" in meta else None
+            return None, None
+        log = meta.pop(changes.KEY, None)
+        return (meta, log) if "embedder" in meta else (None, None)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         with self._lock:
@@ -301,7 +308,10 @@ class ChromaStore:
             version = uuid.uuid4().hex
             fresh = self._call(self._client(True).get_collection, self._name, embedding_function=None)
             meta = {**(fresh.metadata or {}), **manifest, "version": version, "updated_at": time.time()}
+            log = (fresh.metadata or {}).get(changes.KEY)
+            meta[changes.KEY] = self._journal.flush(log, int(meta.get("seq", 0)))
             self._call(collection.modify, metadata=meta)
+            self._journal.clear()
             self._own_version = version
             self._collection = None  # re-read metadata next time
 
@@ -366,6 +376,7 @@ class ChromaStore:
         if not chunks:
             return
         with self._lock:
+            self._journal.written(c.id for c in chunks)
             collection = self._get_collection(create=True)
             step = max(1, min(1000, int(self._call(self._client(True).get_max_batch_size))))
             for start in range(0, len(chunks), step):
@@ -381,6 +392,7 @@ class ChromaStore:
     def update_metadata(self, chunks: Sequence[StoredChunk]) -> None:
         """Rewrite the metadata of chunks already stored (their vectors stay)."""
         with self._lock:
+            self._journal.written(c.id for c in chunks)
             collection = self._get_collection(create=True)
             for start in range(0, len(chunks), 1000):
                 part = chunks[start : start + 1000]
@@ -390,6 +402,7 @@ class ChromaStore:
         if not ids:
             return
         with self._lock:
+            self._journal.deleted(ids)
             collection = self._get_collection(create=True)
             for start in range(0, len(ids), 1000):
                 self._call(collection.delete, ids=list(ids[start : start + 1000]))

@@ -147,12 +147,16 @@ def test_add_replace_delete_are_caught_up_not_rebuilt(settings: Settings, tmp_pa
         lambda: _write(docs, {"vm.md": "# 仮想マシン\n\n## 仕組み\n\nハイパーバイザーが資源を分ける。\n"}),
         lambda: (docs / "price.md").unlink(),
     ]
-    for step in steps:
+    for step, source in zip(steps, ["new.md", "vm.md", "price.md"], strict=True):
         step()
         bot.ingest([docs], prune=True)
         index = retriever.lexical_index()
         assert retriever.lexical.last_sync["how"] == "caught up"
         assert index.ids_alive() == bot.store.ids()
+        # Only the changed document's chunks were read (by id, from the runs' change log).
+        changed = [c for c in bot.store.all_chunks() if c.metadata["source"].endswith(source)]
+        assert retriever.lexical.last_sync["via"] == "log"
+        assert retriever.lexical.last_sync["read"] == len(changed)
         _assert_same(_all_scores(index), _all_scores(_fresh_build(bot, tmp_path)))
     assert retriever.search("ライブマイグレーション").chunks[0].source.endswith("new.md")
     assert not any(c.source.endswith("price.md") for c in retriever.search("料金プラン").chunks)
@@ -222,3 +226,49 @@ def test_the_contextual_header_is_indexed(settings: Settings, tmp_path: Path) ->
     assert index.search(WORDS, words, 1)[0][0] in {c.id for c in bot.store.all_chunks() if "点検" in c.text}
     assert index.search(NGRAMS, char_ngrams("製品ガイド", settings.lexical_ngram), 1)
     assert not np.isnan(index.field_scores(NGRAMS, ["保守"])).any()
+
+
+def test_the_change_log_names_what_each_run_changed_and_gives_up_when_too_long() -> None:
+    from assistant import changes
+
+    journal = changes.Journal()
+    journal.written(["a", "b"])
+    log = journal.flush(None, 1)
+    journal.clear()
+    journal.written(["c"])
+    journal.deleted(["a"])
+    log = journal.flush(log, 2)
+    journal.clear()
+    assert changes.since(log, 0, 2) == (["b", "c"], {"a"})  # a written, then deleted: deleted
+    assert changes.since(log, 1, 2) == (["c"], {"a"})
+    assert changes.since(log, 1, 3) is None  # run 3 was written without the log: read by seq
+    journal.written(f"x{i}" for i in range(changes.MAX_IDS + 1))
+    log = journal.flush(log, 3)
+    assert changes.since(log, 2, 3) is None  # too long for the log: read by seq
+    journal.clear()
+    journal.deleted(["c"])
+    log = journal.flush(log, 4)
+    assert changes.since(log, 3, 4) == ([], {"c"})
+
+
+@pytest.mark.slow
+def test_a_reader_behind_the_change_log_catches_up_by_sequence(settings: Settings, tmp_path: Path) -> None:
+    from assistant import changes
+
+    settings = settings.model_copy(update={"chunk_size": 60, "chunk_overlap": 0})
+    docs = tmp_path / "docs"
+    _write(docs, DOCS)
+    bot = Assistant(settings)
+    bot.ingest([docs])
+    reader = LexicalStore(Assistant(settings).store, settings.model_copy(update={"lexical_persist": False}))
+    reader.sync()
+    lines = [f"第{i}項。装置番号{i}の点検記録を残し、担当者が確認して保管する。" for i in range(changes.MAX_IDS + 50)]
+    _write(docs, {"big.md": "# 記録\n\n" + "\n\n".join(lines) + "\n"})  # too many chunks for the log
+    assert bot.ingest([docs]).chunks_embedded > changes.MAX_IDS
+    _write(docs, {"new.md": "# 新機能\n\nライブマイグレーションで稼働中の仮想マシンを移す。\n"})
+    bot.ingest([docs])
+    reader.store.refresh_if_changed()
+    index = reader.sync()
+    assert reader.last_sync["how"] == "caught up" and reader.last_sync["via"] == "seq"
+    assert index.ids_alive() == bot.store.ids()
+    _assert_same(_all_scores(index), _all_scores(_fresh_build(bot, tmp_path)))

@@ -220,6 +220,9 @@ class LexicalIndex:
         self._base_rows = 0
         self._base_token = ""  # the saved base these rows come from, if any
         self._pending: dict[int, dict[str, list[str]]] = {}  # delta rows' terms, for saving
+        self._deltas: list[str] = []  # the delta files saved so far on top of the base
+        self._new_rows: list[int] = []  # rows added since the last save
+        self._deleted: list[str] = []  # ids deleted since the last save
         self._by_source: dict[str, set[str]] = {}
 
     # --- updates ---------------------------------------------------------------------
@@ -258,6 +261,7 @@ class LexicalIndex:
             for name, field in self.fields.items():
                 field.add(row, doc.fields.get(name, []))
             self._pending[row] = doc.fields
+            self._new_rows.append(row)
             count += 1
         return count
 
@@ -267,6 +271,7 @@ class LexicalIndex:
             row = self._rows.pop(chunk_id, None)
             if row is not None:
                 self.alive[row] = False
+                self._deleted.append(chunk_id)
                 self._by_source.get(self.sources[row], set()).discard(chunk_id)
                 count += 1
         return count
@@ -313,7 +318,7 @@ class LexicalIndex:
         self._rows = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self._base_rows = len(self.ids)
         self._base_token = ""
-        self._pending = {}
+        self._pending, self._deltas, self._new_rows, self._deleted = {}, [], [], []
 
     # --- queries ---------------------------------------------------------------------
 
@@ -384,34 +389,50 @@ class LexicalIndex:
 
     def save(self, directory: Path, meta: dict[str, Any]) -> None:
         """Write the index under ``directory``: the base as ``.npy`` files (rewritten only
-        after a compaction) and the delta as one small JSON file; ``state.json`` names
-        both and is replaced last, so a reader never sees a half-written index."""
+        after a compaction) and the delta as small JSON files, each with what changed since
+        the previous save (so that a save costs the change, not the delta so far); when the
+        directory holds another writer's state, or there are many files, one file with the
+        whole delta. ``state.json`` names them all and is replaced last, so a reader never
+        sees a half-written index."""
         directory.mkdir(parents=True, exist_ok=True)
         state_path = directory / "state.json"
         base = self._base_token
         if not base or not (directory / base).is_dir():
             base = f"base-{os.urandom(6).hex()}"
             self._write_base(directory / base)
+            self._deltas = []
+        saved = self.saved_state(directory) or {}
+        append = bool(self._deltas) and saved.get("base") == base and saved.get("deltas") == self._deltas
+        append = append and len(self._deltas) < 32
         delta = f"delta-{os.urandom(6).hex()}.json"
-        dead = [int(r) for r in np.flatnonzero(~self.alive[: self._base_rows])]
-        docs = [
+        if append:  # what changed since the last save: ids deleted, then rows added
+            rows = [r for r in self._new_rows if self.alive[r]]
+            _write_json(directory / delta, {"deleted": self._deleted, "docs": self._docs(rows)})
+            deltas = [*self._deltas, delta]
+        else:
+            dead = [int(r) for r in np.flatnonzero(~self.alive[: self._base_rows])]
+            rows = [r for r in range(self._base_rows, len(self.ids)) if self.alive[r]]
+            _write_json(directory / delta, {"dead": dead, "docs": self._docs(rows)})
+            deltas = [delta]
+        state = {**meta, "format": FORMAT_VERSION, "fields": list(self.fields), "base": base,
+                 "deltas": deltas}  # fmt: skip
+        _write_json(state_path, state)
+        self._deltas, self._new_rows, self._deleted = deltas, [], []
+        for path in directory.iterdir():  # files of earlier states
+            if path.name not in {base, *deltas, "state.json", "write.lock"} and path.name.startswith(
+                ("base-", "delta-", ".tmp-")
+            ):
+                _remove(path)
+
+    def _docs(self, rows: Iterable[int]) -> list[list[Any]]:
+        return [
             [
                 self.ids[row],
                 self.sources[row],
                 {n: " ".join(self._pending[row].get(n, [])) for n in self.fields},
             ]
-            for row in range(self._base_rows, len(self.ids))
-            if self.alive[row]
+            for row in rows
         ]
-        _write_json(directory / delta, {"dead": dead, "docs": docs})
-        state = {**meta, "format": FORMAT_VERSION, "fields": list(self.fields), "base": base,
-                 "delta": delta}  # fmt: skip
-        _write_json(state_path, state)
-        for path in directory.iterdir():  # files of earlier states
-            if path.name not in {base, delta, "state.json", "write.lock"} and path.name.startswith(
-                ("base-", "delta-", ".tmp-")
-            ):
-                _remove(path)
 
     def _write_base(self, path: Path) -> None:
         tmp = path.with_name(f".tmp-{path.name}")
@@ -458,12 +479,16 @@ class LexicalIndex:
         index._rows = {chunk_id: i for i, chunk_id in enumerate(ids)}
         for chunk_id, source in zip(ids, index.sources, strict=True):
             index._by_source.setdefault(source, set()).add(chunk_id)
-        delta = _read_json(directory / state["delta"])
-        if delta is None:
-            raise ValueError("lexical index delta missing")
-        index.delete([ids[r] for r in delta["dead"]])
-        index.upsert(IndexedDoc(i, s, {n: t.split(" ") if t else [] for n, t in f.items()})
-                     for i, s, f in delta["docs"])  # fmt: skip
+        deltas = state["deltas"] if "deltas" in state else [state["delta"]]
+        for name in deltas:
+            delta = _read_json(directory / name)
+            if delta is None:
+                raise ValueError("lexical index delta missing")
+            index.delete([ids[r] for r in delta.get("dead", [])])
+            index.delete(delta.get("deleted", []))
+            index.upsert(IndexedDoc(i, s, {n: t.split(" ") if t else [] for n, t in f.items()})
+                         for i, s, f in delta["docs"])  # fmt: skip
+        index._deltas, index._new_rows, index._deleted = list(deltas), [], []
         return index, state
 
 

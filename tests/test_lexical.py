@@ -104,6 +104,21 @@ def test_incremental_updates_score_like_a_full_rebuild(tmp_path: Path) -> None:
     _assert_same(_all_scores(index), _all_scores(rebuilt))
     index.save(tmp_path, {})  # the delta round-trips too
     _assert_same(_all_scores(LexicalIndex.load(tmp_path)[0]), _all_scores(rebuilt))
+    # Each save writes only what changed since the previous one, in a file of its own.
+    more = {"vm.md#0": "仮想マシンのカーネル", "extra.md#0": "追加の文書は料金を説明する。"}
+    index.upsert(_docs(more))
+    index.delete(["new.md#0"])
+    before = json.loads((tmp_path / "state.json").read_text())["deltas"]
+    index.save(tmp_path, {})
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["deltas"][:-1] == before and all((tmp_path / name).exists() for name in state["deltas"])
+    last = json.loads((tmp_path / state["deltas"][-1]).read_text())
+    assert sorted(d[0] for d in last["docs"]) == sorted(more) and "new.md#0" in last["deleted"]
+    expected = {k: v for k, v in {**expected, **more}.items() if k != "new.md#0"}
+    rebuilt = LexicalIndex([WORDS, NGRAMS])
+    rebuilt.upsert(_docs(expected))
+    _assert_same(_all_scores(LexicalIndex.load(tmp_path)[0]), _all_scores(rebuilt))
+    _assert_same(_all_scores(index), _all_scores(rebuilt))
     index.compact()
     _assert_same(_all_scores(index), _all_scores(rebuilt))
 
@@ -191,7 +206,7 @@ def test_a_stale_or_broken_saved_index_is_rebuilt(settings: Settings, tmp_path: 
     bot.ingest([docs])
     folder = settings.data_dir / "lexical" / settings.collection
     state = json.loads((folder / "state.json").read_text())
-    (folder / state["delta"]).write_text("{broken")
+    (folder / state["deltas"][-1]).write_text("{broken")
     reader = LexicalStore(bot.store, settings)
     reader.sync()
     assert reader.last_sync["how"] == "built"  # unreadable: rebuilt and saved again

@@ -260,16 +260,26 @@ def disk_mb(path: Path) -> float:
 
 
 def run_series(label: str, embedder: str, sizes: list[int], src: Path, data: Path, queries: int,
-               sample: int, fill: bool = False, out: Path | None = None) -> list[dict[str, object]]:  # fmt: skip
+               sample: int, fill: bool = False, out: Path | None = None,
+               increment: int = 0) -> list[dict[str, object]]:  # fmt: skip
+    """One index grown through ``sizes``. ``fill``: fake vectors only. ``increment``: the real
+    embedder ingests the last ``increment`` chunks of each size and the chunks before them are
+    filled (real text, vectors of the real dimension but not the model's), so that ingest,
+    start-up and queries are measured with the model at an index size it could not embed here
+    in time."""
     rows = []
-    for i, size in enumerate(sizes):
+    for size in sizes:
+        pre: dict[str, object] = {}
         if fill:
             ingest, _ = child("fill", data=data, src=src, target=size, embedder=embedder)
         else:
-            ingest, _ = child("ingest", data=data, src=src, target=size, embedder=embedder,
-                              sample=sample if i == len(sizes) - 1 else 0)  # fmt: skip
+            if increment and size > increment:
+                filled, _ = child("fill", data=data, src=src, target=size - increment, embedder=embedder)
+                pre = {"filled": filled["chunks"], "fill_lexical_rebuild_s": filled["lexical_rebuild_s"]}
+            ingest, _ = child("ingest", data=data, src=src, target=size, embedder=embedder, sample=sample)
         query, started_at = child("query", data=data, embedder=embedder, queries=queries)
-        row = {"series": label, "size": size, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **ingest, **{f"q_{k}": v for k, v in query.items()},
+        row = {"series": label, "size": size, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               **pre, **ingest, **{f"q_{k}": v for k, v in query.items()},
                "first_answer_s": float(query["first_answer_at"]) - started_at, "disk_mb": disk_mb(data)}  # fmt: skip
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
@@ -331,6 +341,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 3000, 10000])
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data (default ../shared)")
     parser.add_argument("--fake-sizes", type=int, nargs="*", default=[10000, 30000, 100000])
+    parser.add_argument(
+        "--real-increment",
+        type=int,
+        default=0,
+        help="embed only the last N chunks of each real size with the model; fill the rest",
+    )
     parser.add_argument("--json", type=Path, help="append each row to this JSON-lines file as it is measured")
     parser.add_argument(
         "--report", type=Path, nargs="*", help="only print the tables of these JSON-lines files"
@@ -356,7 +372,7 @@ def main() -> None:
         write_sources(args.shared, src_real, 1)
         if args.sizes:
             rows += run_series("real e5-small", args.embedder, args.sizes, src_real, Path(tmp) / "real",
-                               args.queries, args.sample, out=args.json)  # fmt: skip
+                               args.queries, args.sample, out=args.json, increment=args.real_increment)  # fmt: skip
         fake_rows: list[dict[str, object]] = []
         if args.fake_sizes:
             fake_rows = run_series("fake vectors, 384-d", "fake:384", args.fake_sizes, src_real,

@@ -200,6 +200,7 @@ def phase_query(args: argparse.Namespace) -> dict[str, object]:
     settings = load_settings(data_dir=Path(args.data), embedder=args.embedder)
     bot = Assistant(settings)
     started = time.perf_counter()
+    bot.store.manifest()  # opens the store
     bot.retriever.lexical_index()
     first_read = time.perf_counter() - started  # opening the store, then the lexical index
     how = bot.retriever.lexical.last_sync.get("how")  # "loaded" from disk, or "built" if there was none

@@ -17,7 +17,8 @@ embedded.
 **The index** (`LexicalIndex`) is segmented so that it never has to be rebuilt from
 every chunk on a change: an immutable *base* (sorted vocabulary and term-major
 CSR postings of raw term frequencies, saved as ``.npy`` files and memory-mapped
-on load) plus a small in-memory *delta* of chunks added since, and a per-row
+on load) plus a small *delta* of chunks added since (in memory; saved as JSON files,
+each save appending one with what changed since the previous save), and a per-row
 ``alive`` mask for deletions. BM25 statistics (document frequency over live rows,
 average length) are computed at query time from the postings, so adding,
 replacing or deleting a chunk gives exactly the scores of a full rebuild. When

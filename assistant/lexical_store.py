@@ -2,16 +2,20 @@
 
 Every ingest run that changes something numbers its chunks (metadata ``seq``, one
 number per run) and records the run's number in the manifest (``seq``) when it is
-done. A `LexicalStore` keeps the `assistant.lexical.LexicalIndex` of a store under
+done, with the ids it wrote and deleted (the change log, `assistant.changes`). A
+`LexicalStore` keeps the `assistant.lexical.LexicalIndex` of a store under
 ``<data_dir>/lexical/<collection>/`` together with the last run it has seen, and
-catches up by reading only the chunks ``where seq > last_seen``:
+catches up by reading only the chunks the runs since then wrote, by id (a cost
+that does not grow with the index), or, when the log does not reach back that far,
+the chunks ``where seq > last_seen``:
 
 - a new or changed chunk is upserted (its id replaces an older row);
 - the chunks of a file that appears among the new ones and are not themselves
   new are stale (a changed file is rewritten whole: its kept chunks get the new
   number too) and are deleted;
-- if the live count still differs from the store's (a file was pruned), the
-  store's ids (ids only) are compared and the missing ones deleted.
+- the ids the log names as deleted are deleted; without the log, if the live count
+  still differs from the store's (a file was pruned), the store's ids (ids only)
+  are compared and the missing ones deleted.
 
 Nothing is re-read or re-tokenised from all chunks except when the persisted
 index is missing, unreadable, or was built for another collection or other build

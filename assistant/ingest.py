@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from assistant.embedders import Embedder
 from assistant.errors import AssistantError, IndexMismatchError, LoaderError
 from assistant.lexical import default_tokenizer
@@ -275,7 +277,7 @@ class _Run:
         given (the caller holds the lock and ``renew`` keeps it)."""
         total = sum(len({c.id for c in i.chunks} - set(i.record.ids if i.record else ())) for i in items)
         done = 0
-        for group in _groups(items, self.settings.embed_batch_size * 8):
+        for group in _groups(items, max(self.settings.embed_batch_size * 8, self.settings.store_batch_size)):
             if renew is not None:
                 renew()
                 done += self._write_group(target, group, progress, done, total)
@@ -317,6 +319,7 @@ class _Run:
             self.report,
             step,
             header=self.settings.contextual_header,
+            store_batch_size=self.settings.store_batch_size,
         )
 
     def _stored(
@@ -468,6 +471,7 @@ def _write(
     report: IngestReport,
     progress: Callable[[int], None],
     header: bool = True,
+    store_batch_size: int = 512,
 ) -> int:
     """Embed the new chunks of the items in full batches (the embedder is fastest so), and
     finish each file once all its new chunks are stored; returns how many were embedded."""
@@ -499,14 +503,28 @@ def _write(
             finish(work)
     queue = [(work, text, chunk) for work in works for text, chunk in work.fresh]
     done = 0
-    for start in range(0, len(queue), batch_size):
-        batch = queue[start : start + batch_size]
-        vectors = embedder.embed_documents([text for _, text, _ in batch])
-        store.upsert([chunk for _, _, chunk in batch], vectors)
-        done += len(batch)
-        progress(done)
-        for work, _, _ in batch:
+    # Vectors are written in larger batches than they are embedded: every Chroma call has a
+    # fixed cost (about 1 s under load, whatever its size), many times that of one chunk.
+    held: list[tuple[_FileWork, str, StoredChunk]] = []
+    held_vectors: list[np.ndarray] = []
+
+    def flush() -> None:
+        store.upsert([chunk for _, _, chunk in held], np.concatenate(held_vectors))
+        for work, _, _ in held:
             work.pending -= 1
             if work.pending == 0:
                 finish(work)
+        held.clear()
+        held_vectors.clear()
+
+    for start in range(0, len(queue), batch_size):
+        batch = queue[start : start + batch_size]
+        held_vectors.append(np.asarray(embedder.embed_documents([text for _, text, _ in batch])))
+        held.extend(batch)
+        done += len(batch)
+        if len(held) >= store_batch_size:
+            flush()
+        progress(done)
+    if held:
+        flush()
     return done

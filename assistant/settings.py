@@ -269,6 +269,13 @@ class Settings(BaseSettings):
         default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."
     )
 
+    # --- ingest at scale (issue 16: benchmarks/scale.py)
+    store_batch_size: int = Field(
+        default=512,
+        ge=1,
+        description="Chunks written to Chroma per call by ingest (each call has a fixed cost).",
+    )
+
     # --- connectors (web sites, Git repositories, the sources file)
     sources_file: Path | None = Field(
         default=Path("corpus/sources.toml"),

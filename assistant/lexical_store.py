@@ -66,11 +66,13 @@ class LexicalStore:
         self.directory = settings.data_dir / "lexical" / name
         self.index = LexicalIndex(self.fields)
         self.seq = -1  # last ingest run the index has seen; -1: nothing loaded yet
+        self.version: str | None = None  # the store's version token the index matches
         self.key: dict[str, Any] = {}
         #: How the last `sync` went: "loaded", "built", "caught up" or "current", and its seconds.
         self.last_sync: dict[str, Any] = {}
         self._caught_up = False
         self._read: tuple[int, str] = (0, "")  # chunks read by the last catch-up, and how
+        self._target_version: str | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -98,6 +100,7 @@ class LexicalStore:
             return self.index
         key = self.build_key(manifest)
         target = int(manifest.get("seq", 0))
+        self._target_version = manifest.get("version")
         how = "current"
         if self.seq < 0 or key != self.key:
             how = "loaded" if self._load(key) else "built"
@@ -130,6 +133,7 @@ class LexicalStore:
             log.info("the saved lexical index was built with other settings; rebuilding it")
             return False
         self.index, self.seq, self.key = index, int(state["seq"]), key
+        self.version = state.get("version")
         return True
 
     def _build(self, key: dict[str, Any], target: int) -> None:
@@ -138,6 +142,7 @@ class LexicalStore:
         index.upsert(indexed_doc(c, self.settings.lexical_ngram, header) for c in self.store.all_chunks())
         index.compact()
         self.index, self.seq, self.key = index, target, key
+        self.version = self._target_version
 
     def _catch_up(self, target: int, journal: object) -> bool:
         """Read what changed since ``self.seq``; False if only a rebuild can fix the index.
@@ -147,6 +152,8 @@ class LexicalStore:
         store written before the log), the chunks ``where seq > last_seen`` are read, and the
         store's ids are compared when the counts differ."""
         self._caught_up = False
+        if target == self.seq and self.version and self.version == self._target_version:
+            return True  # nothing was written since
         header = self.key["header_format"] not in {None, "off"}
         fresh: list[StoredChunk] = []
         gone: set[str] = set()
@@ -174,8 +181,8 @@ class LexicalStore:
             if len(self.index) != len(present):
                 log.info("the lexical index misses chunks of the store; rebuilding it")
                 return False
-        changed |= target != self.seq
-        self.seq = target
+        changed |= target != self.seq or self.version != self._target_version
+        self.seq, self.version = target, self._target_version
         self._caught_up = changed
         return True
 
@@ -189,6 +196,6 @@ class LexicalStore:
                 state = LexicalIndex.saved_state(self.directory)
                 if state and state.get("key") == self.key and int(state.get("seq", -1)) > self.seq:
                     return
-                self.index.save(self.directory, {"key": self.key, "seq": self.seq})
+                self.index.save(self.directory, {"key": self.key, "seq": self.seq, "version": self.version})
         except OSError as exc:  # a read-only data directory: keep working from memory
             log.warning("the lexical index cannot be saved in %s (%s)", self.directory, exc)

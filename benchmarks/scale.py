@@ -161,6 +161,7 @@ def phase_fill(args: argparse.Namespace) -> dict[str, object]:
             break
     rng = np.random.default_rng(0)
     count = bot.store.count()
+    seq = int((bot.store.manifest() or {}).get("seq", 0)) + 1  # a run of its own, as an ingest
     started = time.perf_counter()
     while count < args.target:
         n = min(1000, args.target - count)
@@ -170,13 +171,15 @@ def phase_fill(args: argparse.Namespace) -> dict[str, object]:
             copy = f"copy{i // len(base)}"
             meta = {"source": f"/bench/{i // 20:06d}.md", "title": f"doc {i // 20}", "heading": "",
                     "ordinal": i % 20, "file_hash": f"h{i // 20}", "n_chunks": 20,
-                    "tokens": " ".join([*tokens, copy])}  # fmt: skip
+                    "tokens": " ".join([*tokens, copy]), "seq": seq}  # fmt: skip
             chunks.append(StoredChunk(f"bench-{i:08d}", f"{text} ({copy})", meta))
         vectors = rng.standard_normal((n, embedder.dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         bot.store.upsert(chunks, vectors)
         count += n
-    bot.store.write_manifest(build_manifest(embedder, config))  # a new version: readers refresh
+    bot.store.write_manifest(
+        {**build_manifest(embedder, config), "seq": seq}
+    )  # a new version: readers refresh
     seconds = time.perf_counter() - started
     # What an ingest does at its end: the lexical index from every chunk, saved beside the store
     # (the full rebuild that a reader without a saved index would do).

@@ -277,7 +277,10 @@ def test_a_reader_behind_the_change_log_catches_up_by_sequence(settings: Setting
     bot.ingest([docs])
     reader = LexicalStore(Assistant(settings).store, settings.model_copy(update={"lexical_persist": False}))
     reader.sync()
-    lines = [f"第{i}項。装置番号{i}の点検記録を残し、担当者が確認して保管する。" for i in range(changes.MAX_IDS + 50)]
+    lines = [
+        f"第{i}項。装置番号{i}の点検記録を残し、担当者が確認して保管する。"
+        for i in range(changes.MAX_IDS + 50)
+    ]
     _write(docs, {"big.md": "# 記録\n\n" + "\n\n".join(lines) + "\n"})  # too many chunks for the log
     assert bot.ingest([docs]).chunks_embedded > changes.MAX_IDS
     _write(docs, {"new.md": "# 新機能\n\nライブマイグレーションで稼働中の仮想マシンを移す。\n"})

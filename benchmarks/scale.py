@@ -1,14 +1,29 @@
-"""The index at scale: real embeddings at 1k/3k(/10k) chunks of mixed Japanese/English text,
-fake vectors of the real dimension up to 100k, and the growth curve extrapolated to 1M.
+"""The index at scale: the real embedder at 1k/3k/10k chunks of mixed Japanese/English text,
+fake vectors of the real dimension at 10k/30k/100k, and the growth curve extrapolated to 1M.
 
-    python benchmarks/scale.py [--sizes 1000 3000] [--fake-sizes 10000 30000 100000] [--queries 30]
+    python benchmarks/scale.py --json results.jsonl          # everything (defaults below)
+    python benchmarks/scale.py --real-increment 400 --sample 96 --queries 20   # a loaded machine
+    python benchmarks/scale.py --report results.jsonl        # the tables again, from saved rows
 
-Text: ../shared/corpus/related (Markdown), JSQuAD and SQuAD paragraphs (copies with a
-distinct heading beyond that, for the fake sizes). Every phase runs in a child process
-(one process with the model at a time) that reports JSON: ingest chunks/s and its ratio
-to the embedder alone on a sample of the same chunks (measured in the same child), peak
-memory (max RSS), index size on disk, process start to first answer, lexical index build
-and update after one added document, retrieval and ask p50/p95.
+Defaults: ``--sizes 1000 3000 10000`` (real model), ``--fake-sizes 10000 30000 100000``,
+``--queries 30``, ``--sample 256``. Text: ../shared/corpus/related (Markdown) and JSQuAD and
+SQuAD paragraphs four to a file, shuffled together (seeded) so every size mixes both
+languages (``--shared`` when ../shared is elsewhere, e.g. from a worktree).
+
+Every phase runs in a child process (one process with the model at a time) that reports
+JSON: ingest chunks/s and its ratio to the embedder alone on a sample of the same chunks
+(measured in the same child, before and after the ingest, averaged: the load drifts), peak
+memory (max RSS), index size on disk, process start to first answer, lexical index rebuild,
+load (saved, memory-mapped) and catch-up after one added document, retrieval and ask
+p50/p95, and the load average. ``--real-increment N``: at each real size only the last N
+chunks are embedded by the model, the ones before are filled (real text and tokens, vectors
+of the real dimension that are not the model's) — for a machine where the model cannot
+embed 10k chunks in the time there is.
+
+Duration (2 cores at load average 8-13, 2026-11-30): the fake series about 30 min; the
+real series with ``--real-increment 400 --sample 96`` about 45 min, since the model managed
+only 1-2 chunks/s there. Without ``--real-increment`` the real series embeds 10k chunks:
+time it from the "embedder alone" figure of a first run (10k / chunks per second).
 """
 
 from __future__ import annotations

@@ -277,7 +277,9 @@ class _Run:
         given (the caller holds the lock and ``renew`` keeps it)."""
         total = sum(len({c.id for c in i.chunks} - set(i.record.ids if i.record else ())) for i in items)
         done = 0
-        for group in _groups(items, max(self.settings.embed_batch_size * 8, self.settings.store_batch_size)):
+        for group in _groups(
+            items, max(self.settings.embed_batch_size * 8, self.settings.chroma_write_batch_size)
+        ):
             if renew is not None:
                 renew()
                 done += self._write_group(target, group, progress, done, total)
@@ -319,7 +321,7 @@ class _Run:
             self.report,
             step,
             header=self.settings.contextual_header,
-            store_batch_size=self.settings.store_batch_size,
+            chroma_write_batch_size=self.settings.chroma_write_batch_size,
         )
 
     def _stored(
@@ -471,7 +473,7 @@ def _write(
     report: IngestReport,
     progress: Callable[[int], None],
     header: bool = True,
-    store_batch_size: int = 512,
+    chroma_write_batch_size: int = 512,
 ) -> int:
     """Embed the new chunks of the items in full batches (the embedder is fastest so), and
     finish each file once all its new chunks are stored; returns how many were embedded."""
@@ -522,7 +524,7 @@ def _write(
         held_vectors.append(np.asarray(embedder.embed_documents([text for _, text, _ in batch])))
         held.extend(batch)
         done += len(batch)
-        if len(held) >= store_batch_size:
+        if len(held) >= chroma_write_batch_size:
             flush()
         progress(done)
     if held:

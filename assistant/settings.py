@@ -270,7 +270,7 @@ class Settings(BaseSettings):
     )
 
     # --- ingest at scale (issue 16: benchmarks/scale.py)
-    store_batch_size: int = Field(
+    chroma_write_batch_size: int = Field(
         default=512,
         ge=1,
         description="Chunks written to Chroma per call by ingest (each call has a fixed cost).",

@@ -101,7 +101,7 @@ def test_interrupted_ingest_is_repaired_without_duplicates(docs_settings: Settin
     reference.ingest()
     expected = sorted(c.id for c in reference.store.all_chunks())
 
-    small_batches = docs_settings.model_copy(update={"embed_batch_size": 2, "store_batch_size": 2})
+    small_batches = docs_settings.model_copy(update={"embed_batch_size": 2, "chroma_write_batch_size": 2})
     with pytest.raises(KeyboardInterrupt):
         Assistant(small_batches, CountingEmbedder(fail_after=len(expected) // 2)).ingest()
     bot = Assistant(small_batches, CountingEmbedder())

@@ -213,7 +213,7 @@ def test_with_oidc_configured_a_visitor_is_offered_single_sign_on_not_the_passwo
     at.run()
     assert not at.exception, at.exception
     labels = [b.label for b in at.sidebar.button]
-    assert "シングルサインオンでログイン" in labels
+    assert "SSO でログイン" in labels
     assert "ログアウト" not in labels
     assert not at.sidebar.text_input  # no admin password field
     assert not at.get("file_uploader")

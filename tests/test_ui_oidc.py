@@ -43,6 +43,7 @@ pytestmark = pytest.mark.slow
 CLIENT_ID = "assistant-chat"
 CLIENT_SECRET = "stand-in-client-secret"
 ADMIN = "alice@example.com"
+SSO = "SSO でログイン"  # the sign-in button
 ADMINS = ["Alice@Example.COM", "root@example.com"]  # as an operator may type them
 
 
@@ -102,7 +103,7 @@ def page(browser, oidc_app):  # type: ignore[no-untyped-def]
 
 def sign_in(page, idp: StandinIdP, email: str, *, name: str = "", verified: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Through the app's button, Streamlit's /auth/login and the provider's form, back to the app."""
-    page.get_by_test_id("stSidebar").get_by_role("button", name="シングルサインオンでログイン").click()
+    page.get_by_test_id("stSidebar").get_by_role("button", name=SSO).click()
     page.wait_for_url(f"{idp.issuer}/authorize?**")
     page.get_by_label("E-mail").fill(email)
     if name:
@@ -134,7 +135,10 @@ def assert_admin(page) -> None:  # type: ignore[no-untyped-def]
 def test_a_visitor_who_has_not_signed_in_is_a_viewer_offered_single_sign_on(page, oidc_app) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar.get_by_role("button", name="シングルサインオンでログイン")).to_be_visible()
+    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()
+    # its label fits on one line, as tall as the other sidebar buttons
+    heights = [sidebar.get_by_role("button", name=n).bounding_box()["height"] for n in (SSO, "新しい会話")]
+    assert heights[0] == heights[1], heights
     expect(sidebar.get_by_text("閲覧者", exact=True)).to_be_visible()
     assert sidebar.get_by_text("管理者としてログイン").count() == 0  # OIDC replaces the password
     assert_viewer(page)
@@ -155,11 +159,11 @@ def test_an_admin_signs_in_with_the_provider_and_out_again(page, oidc_app) -> No
     other.close()
 
     sidebar.get_by_role("button", name="ログアウト").click()
-    expect(sidebar.get_by_role("button", name="シングルサインオンでログイン")).to_be_visible()
+    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()
     assert ("logout", CLIENT_ID) in idp.events  # signed out at the provider too
     assert_viewer(page)
     page.reload()  # the identity cookie is gone
-    expect(sidebar.get_by_role("button", name="シングルサインオンでログイン")).to_be_visible()
+    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()
     assert_viewer(page)
 
 

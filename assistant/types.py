@@ -37,6 +37,28 @@ CLARIFY = {
 }
 
 
+#: The offline answerer's own words around quoted evidence (labels, "The documents say").
+#: They quote nothing, so faithfulness does not look for them in the passages.
+ANSWER_FRAME = {
+    "en": {
+        "say": "The documents say",
+        "answer": "Answer",
+        "items": "Listed in the documents",
+        "reason": "Reason given in the documents",
+        "compare": "Comparison in the documents",
+        "definition": "Definition in the documents",
+    },
+    "ja": {
+        "say": "資料の記述",
+        "answer": "回答",
+        "items": "資料に挙げられている項目",
+        "reason": "資料に書かれた理由",
+        "compare": "資料での比較",
+        "definition": "資料での定義",
+    },
+}
+
+
 def refusal_text(language: str) -> str:
     return f"{REFUSALS.get(language, REFUSALS['en'])} {CLOSEST.get(language, CLOSEST['en'])}"
 

@@ -16,6 +16,7 @@ from assistant.errors import (
     InvalidQuestionError,
     MissingDependencyError,
     ModelError,
+    ServiceUnavailableError,
     StoreUnavailableError,
 )
 
@@ -231,6 +232,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "管理者が索引を作り直す必要があります（サイドバーの「索引を作り直す」）。",
         "en": "An admin needs to rebuild the index (“Rebuild the index” in the sidebar).",
     },
+    "err_service": {
+        "ja": "回答サービスに接続できません。",
+        "en": "The answering service cannot be reached.",
+    },
+    "err_service_hint": {
+        "ja": "質問は会話に残っています。しばらくしてからもう一度送ってください。続く場合は管理者に連絡してください。",
+        "en": "Your question is kept in the conversation. Send it again in a moment; if it persists, tell an admin.",
+    },
     "err_store": {
         "ja": "索引のデータベースに接続できません。",
         "en": "The index database cannot be reached.",
@@ -262,6 +271,7 @@ STRINGS: dict[str, dict[str, str]] = {
 _ERRORS: list[tuple[type[AssistantError], str]] = [
     (IndexNotFoundError, "err_no_index"),
     (IndexMismatchError, "err_mismatch"),
+    (ServiceUnavailableError, "err_service"),
     (StoreUnavailableError, "err_store"),
     (ModelError, "err_model"),
     (MissingDependencyError, "err_model"),

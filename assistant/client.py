@@ -77,7 +77,7 @@ class RemoteAssistant:
     def with_options(self, *, top_k: int, answerer: str) -> RemoteAssistant:
         """The same client asking with a session's own choices. A choice equal to this process's
         setting is not sent: the service then uses its own (its answerer may not be ours)."""
-        options = {}
+        options: dict[str, Any] = {}
         if top_k != self.settings.top_k:
             options["top_k"] = top_k
         if answerer != self.settings.answerer:

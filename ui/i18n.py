@@ -40,6 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "stage_answerer": {"ja": "回答モデルを読み込んでいます…", "en": "Loading the answer model…"},
     "stage_index": {"ja": "索引を読み込んでいます…", "en": "Loading the index…"},
     "stage_ready": {"ja": "準備ができました。", "en": "Ready."},
+    "stage_service": {
+        "ja": "回答は {url} のサービスが作ります（このプロセスではモデルを読み込みません）。",
+        "en": "Answers come from the service at {url} (no model is loaded in this process).",
+    },
     "queued": {"ja": "前の質問の回答を待っています…", "en": "Waiting for the previous answer…"},
     "retrieving": {"ja": "検索中…", "en": "Searching the documents…"},
     "answering": {"ja": "回答を作成中…", "en": "Writing the answer…"},

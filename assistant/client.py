@@ -71,7 +71,8 @@ class RemoteAssistant:
             headers = {"Accept": "application/json"}
             if settings.server_api_key is not None:
                 headers["Authorization"] = f"Bearer {settings.server_api_key.get_secret_value()}"
-            http = httpx.Client(base_url=self.url, headers=headers, timeout=settings.server_timeout)
+            timeout = httpx.Timeout(settings.server_timeout, connect=min(5.0, settings.server_timeout))
+            http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
         self._http = http
 
     def with_options(self, *, top_k: int, answerer: str) -> RemoteAssistant:

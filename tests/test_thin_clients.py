@@ -119,6 +119,25 @@ def test_session_options_travel_with_each_question(url: str, tmp_path: Path) -> 
         other.ask(OPENING)
 
 
+def test_the_service_checks_the_options_of_a_request(url: str) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {READ_KEY}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        bad = http.post("/v1/ask", json={"question": OPENING, "options": {"top_k": 0}})
+        assert bad.status_code == 422 and "top_k" in bad.json()["error"]["message"]
+        other = http.post(
+            "/v1/ask/stream", json={"question": OPENING, "options": {"answerer": "llamacpp:/x.gguf"}}
+        )
+        assert other.status_code == 400 and other.json()["error"]["type"] == "ConfigError"
+        one = http.post(
+            "/v1/ask", json={"question": OPENING, "options": {"top_k": 1, "answerer": "extractive"}}
+        )
+        assert one.status_code == 200 and len(one.json()["citations"]) == 1
+        info = http.get("/v1/info").json()["service"]
+        assert info["answerer"] == "extractive" and info["top_k"] == 4
+
+
 def test_upload_and_rebuild_through_the_service_with_the_admin_key(docs: Path, tmp_path: Path) -> None:
     settings = service_settings_in(tmp_path / "svc", docs)
     Assistant(settings).ingest()

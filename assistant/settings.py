@@ -254,7 +254,8 @@ class Settings(BaseSettings):
     )
     ui_admin_emails: list[str] = Field(
         default=[],
-        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins.",
+        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins "
+        "(compared without case; an address the provider marks email_verified=false is not admin).",
     )
     source_url_base: str | None = Field(
         default=None,

@@ -114,7 +114,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "password": {"ja": "管理者パスワード", "en": "Admin password"},
     "login": {"ja": "ログイン", "en": "Sign in"},
     "logout": {"ja": "ログアウト", "en": "Sign out"},
-    "login_oidc": {"ja": "シングルサインオンでログイン", "en": "Sign in with single sign-on"},
+    "login_oidc": {"ja": "SSO でログイン", "en": "Sign in with SSO"},
     "wrong_password": {"ja": "パスワードが違います。", "en": "Wrong password."},
     "wrong_password_hint": {
         "ja": "管理者パスワードは設定 ASSISTANT_UI_ADMIN_PASSWORD で決まります。",

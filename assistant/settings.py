@@ -239,6 +239,13 @@ class Settings(BaseSettings):
         description="Where documents uploaded to /v1/ingest are kept (default: data_dir/uploads).",
     )
 
+    # --- thin clients (issue 16: the browser app and the Slack bot through the service)
+    server_admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="Admin API key a thin client sends for admin calls (ingest, document list): the "
+        "browser app uses it for its signed-in admins' uploads and rebuilds. Unset: the read key is sent.",
+    )
+
     # --- browser (ui/: roles, conversations, sources)
     ui_admin_password: SecretStr | None = Field(
         default=None,

@@ -1,10 +1,10 @@
 """Thin clients: talk to a running `assistant serve` instead of loading the models here.
 
-`connect(settings)` is the one factory frontends call: with ``ASSISTANT_SERVER_URL``
-(or the CLI's ``--server``) it returns a `RemoteAssistant`, otherwise the embedded
-`Assistant`. Both expose the same public methods (ask, stream, info, documents,
-ingest, index_version, validate, warm_up), so a frontend does not know which one
-it has.
+`RemoteAssistant` implements `assistant.door.AssistantLike` over HTTP, as the embedded
+`Assistant` does in process; frontends get one or the other from
+`assistant.door.open_assistant` (the CLI from `connect`, which may return the concrete
+`Assistant` it needs for connectors). Importing this module loads neither torch nor
+chromadb: only the ground floor and, when a client is made, httpx.
 """
 
 from __future__ import annotations
@@ -18,21 +18,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import errors
-from assistant.errors import AssistantError, ConfigError, InvalidQuestionError, StoreUnavailableError
+from assistant.door import Event, Progress
+from assistant.errors import (
+    AssistantError,
+    ConfigError,
+    InvalidQuestionError,
+    LoaderError,
+    ServiceUnavailableError,
+)
 from assistant.settings import Settings
+from assistant.types import Answer, DocumentInfo, IndexInfo, IngestReport, Turn
 
 if TYPE_CHECKING:
     import httpx
 
-    from assistant.ingest import IngestReport
-    from assistant.pipeline import Assistant, IndexInfo
-    from assistant.types import Answer, DocumentInfo, Turn
+    from assistant.pipeline import Assistant
 
 log = logging.getLogger(__name__)
 
-
-class ServiceUnavailableError(StoreUnavailableError):
-    """The assistant service cannot be reached."""
+__all__ = ["RemoteAssistant", "ServiceUnavailableError", "connect"]
 
 
 def connect(settings: Settings) -> Assistant | RemoteAssistant:
@@ -47,7 +51,8 @@ def connect(settings: Settings) -> Assistant | RemoteAssistant:
 class RemoteAssistant:
     """The public face of `Assistant`, over HTTP."""
 
-    def __init__(self, settings: Settings, url: str | None = None) -> None:
+    def __init__(self, settings: Settings, url: str | None = None, *, options: dict[str, Any] | None = None,
+                 http: httpx.Client | None = None) -> None:  # fmt: skip
         import httpx
 
         self.settings = settings
@@ -57,10 +62,30 @@ class RemoteAssistant:
                 f"The server URL {self.url!r} is not an http(s) URL.",
                 "Set ASSISTANT_SERVER_URL / --server to e.g. http://127.0.0.1:8080",
             )
-        headers = {"Accept": "application/json"}
-        if settings.server_api_key is not None:
-            headers["Authorization"] = f"Bearer {settings.server_api_key.get_secret_value()}"
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=settings.server_timeout)
+        #: Per-request choices of a session (``top_k``, ``answerer``), see `with_options`.
+        self.options = dict(options or {})
+        self._admin: dict[str, str] = {}
+        if settings.server_admin_api_key is not None:
+            self._admin["Authorization"] = f"Bearer {settings.server_admin_api_key.get_secret_value()}"
+        if http is None:
+            headers = {"Accept": "application/json"}
+            if settings.server_api_key is not None:
+                headers["Authorization"] = f"Bearer {settings.server_api_key.get_secret_value()}"
+            timeout = httpx.Timeout(settings.server_timeout, connect=min(5.0, settings.server_timeout))
+            http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self._http = http
+
+    def with_options(self, *, top_k: int, answerer: str) -> RemoteAssistant:
+        """The same client asking with a session's own choices. A choice equal to this process's
+        setting is not sent: the service then uses its own (its answerer may not be ours)."""
+        options: dict[str, Any] = {}
+        if top_k != self.settings.top_k:
+            options["top_k"] = top_k
+        if answerer != self.settings.answerer:
+            options["answerer"] = answerer
+        if options == self.options:
+            return self
+        return RemoteAssistant(self.settings, self.url, options=options, http=self._http)
 
     def close(self) -> None:
         self._http.close()
@@ -76,12 +101,12 @@ class RemoteAssistant:
         return question
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        data = self._request("POST", "/v1/ask", json=_ask_body(question, history))
-        return _answer(data)
+        data = self._request("POST", "/v1/ask", json=self._ask_body(question, history))
+        return Answer.from_dict(data)
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Any]:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """Yield the events of the service's stream, as `Assistant.stream` would."""
-        body = _ask_body(question, history)
+        body = self._ask_body(question, history)
         try:
             with self._http.stream("POST", "/v1/ask/stream", json=body) as response:
                 if response.status_code >= 400:
@@ -101,14 +126,10 @@ class RemoteAssistant:
     # --- index -----------------------------------------------------------------------
 
     def info(self) -> IndexInfo:
-        from assistant.pipeline import IndexInfo
-
         return IndexInfo(**self._request("GET", "/v1/info")["index"])
 
     def documents(self) -> list[DocumentInfo]:
-        from assistant.types import DocumentInfo
-
-        rows = self._request("GET", "/v1/documents")["data"]
+        rows = self._request("GET", "/v1/documents", headers=self._admin)["data"]
         return [DocumentInfo(r["source"], r["chunks"], r.get("complete", True)) for r in rows]
 
     def index_version(self) -> str | None:
@@ -121,11 +142,10 @@ class RemoteAssistant:
         *,
         prune: bool = False,
         rebuild: bool = False,
-        progress: Any = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
         """Send the files under ``paths`` (on this machine) to the service, which embeds and stores them."""
-        from assistant.ingest import IngestReport
-        from assistant.loading import Skipped, iter_files
+        from assistant.loading import iter_files
 
         files = []
         for path, root in iter_files(list(paths or self.settings.corpus), self.settings.include,
@@ -133,17 +153,13 @@ class RemoteAssistant:
             name = path.name if path == root else f"{root.name}/{path.relative_to(root).as_posix()}"
             content = base64.b64encode(path.read_bytes()).decode("ascii")
             files.append({"name": name, "content": content, "encoding": "base64"})
-        data = self._request("POST", "/v1/ingest", json={"files": files, "prune": prune, "rebuild": rebuild})
-        return IngestReport(
-            added=data["added"],
-            updated=data["updated"],
-            unchanged=data.get("unchanged_sources", []),
-            removed=data["removed"],
-            skipped=[Skipped(s["source"], s["reason"]) for s in data["skipped"]],
-            chunks_embedded=data["chunks_embedded"],
-            chunks_total=data["chunks_total"],
-            seconds=data["seconds"],
-        )
+        body = {"files": files, "prune": prune, "rebuild": rebuild}
+        return IngestReport.from_dict(self._request("POST", "/v1/ingest", json=body, headers=self._admin))
+
+    def rebuild(self, progress: Progress | None = None) -> IngestReport:
+        """Ask the service to rebuild its index from its own corpus and the documents uploaded to it."""
+        body = {"rebuild": True, "prune": True}
+        return IngestReport.from_dict(self._request("POST", "/v1/ingest", json=body, headers=self._admin))
 
     def warm_up(self, timeout: float = 60.0) -> None:
         """Wait until the service has loaded its models."""
@@ -161,6 +177,15 @@ class RemoteAssistant:
             time.sleep(0.2)
 
     # --- plumbing --------------------------------------------------------------------
+
+    def _ask_body(self, question: str, history: Sequence[Turn]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "question": question,
+            "history": [{"question": t.question, "answer": t.answer} for t in history],
+        }
+        if self.options:
+            body["options"] = self.options
+        return body
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -185,10 +210,6 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (httpx.TransportError,)
 
 
-def _ask_body(question: str, history: Sequence[Turn]) -> dict[str, Any]:
-    return {"question": question, "history": [{"question": t.question, "answer": t.answer} for t in history]}
-
-
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     name, data = "message", list[str]()
     for line in lines:
@@ -202,19 +223,13 @@ def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             data.append(line[5:].strip())
 
 
-def _answer(data: dict[str, Any]) -> Answer:
-    from assistant.types import Answer
-
-    return Answer.from_dict(data)
-
-
-def _event(name: str, data: dict[str, Any]) -> Any:
+def _event(name: str, data: dict[str, Any]) -> Event | None:
     from assistant import types
 
     if name == "delta":
         return types.Delta(data["text"])
     if name == "answer":
-        return _answer(data)
+        return Answer.from_dict(data)
     if name == "sources":
         return types.Sources([types.Passage.from_dict(p) for p in data["passages"]])
     if name == "status":
@@ -241,4 +256,8 @@ def _error_from_body(body: dict[str, Any], status: int) -> AssistantError:
         return cls(message, hint)
     if status in (401, 403):
         return ConfigError(message, hint or "Set ASSISTANT_SERVER_API_KEY to a key the service accepts.")
+    if status == 413:
+        return LoaderError(message, hint)
+    if status == 503:  # e.g. /readyz: the service is still loading its models
+        return ServiceUnavailableError(message, hint or "Try again in a moment.")
     return AssistantError(message, hint)

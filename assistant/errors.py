@@ -67,6 +67,10 @@ class StoreUnavailableError(AssistantError):
     exit_code = 7
 
 
+class ServiceUnavailableError(StoreUnavailableError):
+    """The assistant service (``ASSISTANT_SERVER_URL``) cannot be reached or is not ready."""
+
+
 class LoaderError(AssistantError):
     """A document cannot be read. Ingest skips such files with a warning."""
 

@@ -22,7 +22,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,48 +32,17 @@ from assistant.embedders import Embedder
 from assistant.errors import AssistantError, IndexMismatchError, LoaderError
 from assistant.lexical import default_tokenizer
 from assistant.lexical_store import LexicalStore
-from assistant.loading import Document, Skipped, load_bytes, safe_name, scan_dir
+from assistant.loading import Document, load_bytes, safe_name, scan_dir
 from assistant.settings import Settings
 from assistant.splitting import Chunk, SplitterConfig, contextual_text, header_format, split_document
 from assistant.store import ChromaStore, FileRecord, StoredChunk
+from assistant.types import IngestReport, Skipped
 from assistant.write_lock import owner_id
 
 log = logging.getLogger(__name__)
 
 #: Called as progress(chunks_done, chunks_total) while embedding.
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # paths given that do not exist
-    chunks_embedded: int = 0
-    chunks_total: int = 0
-    seconds: float = 0.0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": len(self.unchanged),
-            "removed": self.removed,
-            "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
-            "warnings": self.warnings,
-            "missing": self.missing,
-            "chunks_embedded": self.chunks_embedded,
-            "chunks_total": self.chunks_total,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def build_manifest(embedder: Embedder, splitter: SplitterConfig, header: bool = True) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from assistant.types import (
     MARKDOWN_SUFFIXES,
     PDF_SUFFIXES,
     SUPPORTED_SUFFIXES,
+    Skipped,
 )
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,6 @@ class Document:
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. bytes replaced while decoding
-
-
-@dataclass
-class Skipped:
-    """A file that was not loaded, and why."""
-
-    source: str
-    reason: str
 
 
 def file_hash(data: bytes) -> str:

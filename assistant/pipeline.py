@@ -11,7 +11,6 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from assistant import relevance
 from assistant.answerers import Answerer, get_answerer
 from assistant.answerers.citations import uncited_sentences
 from assistant.conversation import condense_question, needs_context
+from assistant.door import UPLOADS, Event
 from assistant.embedders import Embedder, get_embedder
 from assistant.errors import AssistantError, IndexNotFoundError, InvalidQuestionError
 from assistant.ingest import IngestReport, Root, build_manifest, check_manifest, ingest
@@ -34,6 +34,7 @@ from assistant.types import (
     Answer,
     Delta,
     DocumentInfo,
+    IndexInfo,
     Note,
     Passage,
     Sources,
@@ -45,20 +46,6 @@ from assistant.types import (
 )
 
 log = logging.getLogger(__name__)
-
-#: Where the browser keeps uploaded documents, inside the data directory.
-UPLOADS = "uploads"
-#: What `Assistant.stream` yields: progress, the passages, text pieces, then the `Answer`.
-Event = Status | Sources | Delta | Answer
-
-
-@dataclass
-class IndexInfo:
-    address: str
-    documents: int
-    chunks: int
-    manifest: dict[str, Any]
-    sources: list[str]
 
 
 class Assistant:
@@ -124,6 +111,22 @@ class Assistant:
             rebuild=rebuild,
             progress=progress,
         )
+
+    def rebuild(self, progress: Any = None) -> IngestReport:
+        """Build a new index from everything this assistant serves: the corpus and the uploads
+        (``<data dir>/uploads``); the old index answers until the new one is complete."""
+        paths: list[Path | Root] = list(self.settings.corpus)
+        uploads = self.settings.data_dir / UPLOADS
+        if uploads.is_dir():
+            paths.append(uploads)
+        return self.ingest(paths, rebuild=True, prune=True, progress=progress)
+
+    def with_options(self, *, top_k: int, answerer: str) -> Assistant:
+        """This assistant with other ``top_k``/``answerer``; the embedder is shared (loaded once)."""
+        if top_k == self.settings.top_k and answerer == self.settings.answerer:
+            return self
+        settings = self.settings.model_copy(update={"top_k": top_k, "answerer": answerer})
+        return Assistant(settings, embedder=self.embedder)
 
     def info(self) -> IndexInfo:
         manifest = self.store.manifest()

@@ -10,7 +10,8 @@ Types (each has an answer shape in `assistant.answerers.compose`):
 - ``value`` (everything else): the cell or sentence with the value, subject named.
 
 The *ask* is the kind of fact wanted when it has a recognisable shape (a price, a
-date, a version, a count); an answer must then contain a fact of that shape.
+date, a version, an organisation, a port, a size in bytes, a count); an answer must
+then contain a fact of that shape.
 
 The patterns are question words of each language, never words of a corpus; they
 were written against hand-made documents (tests/data/docs) and checked on the
@@ -27,6 +28,8 @@ _COMPARISON = re.compile(
     re.IGNORECASE,
 )
 _WHICH = re.compile(r"どちら|どっち|いずれ|どれ(?!くらい|ぐらい|ほど)|\bwhich\b|\bwhether\b", re.IGNORECASE)
+# "in which", "for which" … introduce a relative clause, not a which-question.
+_RELATIVE = re.compile(r"\b(?:in|of|for|by|to|on|at|from|with|under|during|through) which\b", re.I)
 _LIST = re.compile(
     r"ケース|場合は|例[はをにとを]|例を|具体例|特徴|方法|手段|種類|一覧|挙げ|利点|欠点|メリット|デメリット|"
     r"長所|短所|用途|条件|要件|ステップ|手順|ポイント|何がある|どんな.*(?:ある|あります)|"
@@ -90,6 +93,36 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"バージョン|版は|\bversion\b|\brelease\b", re.I),
         re.compile(r"\bv?[0-9]+\.[0-9]+(?:\.[0-9]+)?\b|バージョン\s*[0-9]|version\s*[0-9]", re.I),
     ),
+    "organisation": (
+        re.compile(
+            r"(?:企業|会社|メーカー|ベンダー|開発元|団体|組織)(?:は|が|を|名)|どこが(?:開発|提供|作|保守)|"
+            r"\bwhich (?:company|vendor|organi[sz]ation|firm|foundation)|"
+            r"\bwho (?:develops|developed|makes|made|maintains|created|owns|sells|builds)\b",
+            re.I,
+        ),
+        re.compile(
+            r"株式会社|有限会社|[^\s]{2,}社(?:[がはのにで、。]|$)|財団|\b(?:Inc|Corp|Corporation|LLC|Ltd|GmbH|"
+            r"Foundation|Company)\b|によって(?:開発|作|提供|保守)|が(?:開発|提供)(?:した|する|して)|"
+            r"\b(?:developed|maintained|created|made|built|owned) by\b",
+            re.I,
+        ),
+    ),
+    "port": (
+        re.compile(r"ポート(?:番号)?(?:は|を|が)|\b(?:which|what|default) port\b|\bport number", re.I),
+        re.compile(
+            r"(?:ポート|port)(?:番号)?\s*[:：は]?\s*[0-9]{2,5}|[0-9]{2,5}\s*番?(?:ポート|/tcp|/udp)|"
+            r"\b[a-z0-9.-]+:[0-9]{2,5}\b",
+            re.I,
+        ),
+    ),
+    "size": (
+        re.compile(
+            r"何\s*(?:[KMGTP]i?B|バイト|ギガ|メガ|テラ)|\bhow (?:much|many) (?:memory|ram|disk|storage|space|"
+            r"[KMGTP]i?B|bytes|gigabytes|megabytes)\b",
+            re.I,
+        ),
+        re.compile(r"[0-9０-９][0-9,.]*\s*(?:[KMGTP]i?B|バイト|bytes?|ギガ|メガ|テラ)", re.I),
+    ),
     "count": (
         re.compile(r"いくつ|何個|何台|何人|何種類|何社|何件|\bhow many\b|\bnumber of\b", re.I),
         re.compile(
@@ -106,7 +139,7 @@ class Question:
     kind: str  # value, comparison, which, list, why, how, definition
     sides: list[str] = field(default_factory=list)  # the things compared or chosen between
     term: str = ""  # the term a definition question asks about
-    ask: str = ""  # price, date, version, count — when the question wants that kind of fact
+    ask: str = ""  # a key of ASKS, when the question wants that kind of fact
     measure: bool = False  # how long / how much / どのくらい: a value with a quantity is wanted
 
 
@@ -118,7 +151,7 @@ def analyse(question: str) -> Question:
     ask = next((name for name, (asked, _) in ASKS.items() if asked.search(q)), "")
     if _WHY.search(q):
         kind = "why"
-    elif _WHICH.search(q) and not _COMPARISON.search(q):
+    elif _WHICH.search(_RELATIVE.sub(" ", q)) and not _COMPARISON.search(q):
         kind = "which"
     elif _COMPARISON.search(q):
         kind = "comparison"

@@ -31,6 +31,7 @@ Calibrated on the hand-made documents and questions in ``tests/data/docs``
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -107,22 +108,31 @@ def decide(
     dense = max((p.dense_score or 0.0) for p in passages)
     noise = low + NOISE_MARGIN * (high - low)
     known = [t for t in terms if index is None or index.knows(t)]
-    same_language = any(language == _language(p.text) for p in passages)
+    # Judged within one language when the closest passage is in the question's language.
+    same_language = language == _language(max(passages, key=lambda p: p.dense_score or 0.0).text)
     if not known:
         grammar, words = _grammar(question)
         if not grammar:
             return False, "all terms unknown to the index and no grammar"
         if not words:
             return False, "all terms unknown to the index and to the dictionary"
-        if same_language and dense < noise:
+        if same_language and dense < noise:  # else: judged across languages below
             return (
                 False,
                 f"all terms unknown to the index, dense {dense:.3f} in the noise band (< {noise:.3f})",
             )
+    head = [t for t in _asked_head(question) if t in terms]
+    if head and same_language and not any(t in known for t in head):
+        return False, f"the thing asked for ({' '.join(head)}) is unknown to the index"
     asked = analyse(question)
     if asked.ask and not any(fact_present(asked.ask, p.text) for p in passages):
         return False, f"asks for a {asked.ask}; no passage holds one"
-    weight = {t: _idf(t, index) for t in terms}
+    # Words the index lacks are either names (a product, a version: the documents do not
+    # have the thing asked about) or ordinary words of a paraphrase, which dense similarity
+    # carries; only the names weigh against the question, and ordinary unknown words are
+    # left out of the coverage, which known words must earn.
+    names = _names(question)
+    weight = {t: _idf(t, index) for t in terms if t in known or t in names}
     total = sum(weight.values()) or 1.0
     unknown_share = sum(w for t, w in weight.items() if t not in known) / total
     cross_bar = low + CROSS_LINGUAL * (high - low)
@@ -143,6 +153,73 @@ def decide(
     if unknown_share > MAX_UNKNOWN_SHARE:
         return False, f"terms unknown to the index carry {unknown_share:.0%} of the question"
     return False, f"no passage covers the question (best dense {dense:.3f})"
+
+
+def _names(question: str) -> set[str]:
+    """Terms of the question that name something: proper nouns and words the dictionary
+    does not know, Latin words in Japanese text; in English, words with a digit or, after
+    the first word, a capital."""
+    tokenizer = default_tokenizer()
+    japanese = detect_language(question) == "ja"  # Latin words inside Japanese are names
+    names: set[str] = set()
+    for i, morpheme in enumerate(_sudachi().tokenize(question[:2000])):
+        surface = morpheme.surface().strip()
+        if not surface:
+            continue
+        if surface.isascii():
+            if japanese or re.search(r"[0-9]", surface) or (i and re.match(r"[A-Z]", surface)):
+                names.update(tokenizer.tokenize(surface))
+        elif morpheme.part_of_speech()[1] == "固有名詞" or morpheme.is_oov():
+            names.update(tokenizer.tokenize(surface))
+    return names
+
+
+_QUESTION_WORDS = {
+    "何",
+    "なに",
+    "なん",
+    "どれ",
+    "どこ",
+    "誰",
+    "だれ",
+    "いつ",
+    "いくつ",
+    "いくら",
+    "どの",
+    "どんな",
+}
+# Nouns that stand for any answer (もの・こと・仕組み / thing, way, kind): a question about them
+# names nothing the documents could lack. Words of each language, like stopwords.
+_GENERAL_NOUNS = {
+    "物", "もの", "事", "こと", "仕組み", "方法", "方", "理由", "点", "部分", "内容", "特徴", "名前", "種類", "役割",
+    "目的", "場合", "手段", "要素", "例", "状態", "程度", "量", "数", "値", "形", "順番", "順序",
+    "thing", "way", "kind", "type", "part", "reason", "role", "purpose", "level", "example", "name", "sort",
+    "amount", "number", "value", "step", "aspect",
+}  # fmt: skip
+_HEAD_EN = re.compile(r"\b(?:which|what)\s+([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", re.IGNORECASE)
+
+
+def _asked_head(question: str) -> list[str]:
+    """The terms of the thing a question asks for: the noun before は/が and a question word
+    (「…のエディションはどれ」), or the noun after which/what ("which company …")."""
+    tokenizer = default_tokenizer()
+    if detect_language(question) != "ja":
+        match = _HEAD_EN.search(question)
+        return [t for t in tokenizer.tokenize(match.group(1)) if t not in _GENERAL_NOUNS] if match else []
+    morphemes = list(_sudachi().tokenize(question[:2000]))
+    for j, morpheme in enumerate(morphemes):
+        if morpheme.surface() not in _QUESTION_WORDS or j < 2:
+            continue
+        if morphemes[j - 1].surface() not in {"は", "が"}:
+            continue
+        nouns: list[str] = []
+        k = j - 2
+        while k >= 0 and morphemes[k].part_of_speech()[0] == "名詞":
+            nouns.insert(0, morphemes[k].surface())
+            k -= 1
+        head = tokenizer.tokenize("".join(nouns)) if nouns else []
+        return [t for t in head if t not in _GENERAL_NOUNS]
+    return []
 
 
 def _grammar(question: str) -> tuple[bool, bool]:

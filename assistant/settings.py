@@ -239,6 +239,13 @@ class Settings(BaseSettings):
         description="Where documents uploaded to /v1/ingest are kept (default: data_dir/uploads).",
     )
 
+    # --- thin clients (issue 16: the browser app and the Slack bot through the service)
+    server_admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="Admin API key a thin client sends for admin calls (ingest, document list): the "
+        "browser app uses it for its signed-in admins' uploads and rebuilds. Unset: the read key is sent.",
+    )
+
     # --- browser (ui/: roles, conversations, sources)
     ui_admin_password: SecretStr | None = Field(
         default=None,
@@ -247,7 +254,8 @@ class Settings(BaseSettings):
     )
     ui_admin_emails: list[str] = Field(
         default=[],
-        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins.",
+        description="With st.login (OIDC in .streamlit/secrets.toml): e-mail addresses of the admins "
+        "(compared without case; an address the provider marks email_verified=false is not admin).",
     )
     source_url_base: str | None = Field(
         default=None,

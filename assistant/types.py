@@ -37,6 +37,28 @@ CLARIFY = {
 }
 
 
+#: The offline answerer's own words around quoted evidence (labels, "The documents say").
+#: They quote nothing, so faithfulness does not look for them in the passages.
+ANSWER_FRAME = {
+    "en": {
+        "say": "The documents say",
+        "answer": "Answer",
+        "items": "Listed in the documents",
+        "reason": "Reason given in the documents",
+        "compare": "Comparison in the documents",
+        "definition": "Definition in the documents",
+    },
+    "ja": {
+        "say": "資料の記述",
+        "answer": "回答",
+        "items": "資料に挙げられている項目",
+        "reason": "資料に書かれた理由",
+        "compare": "資料での比較",
+        "definition": "資料での定義",
+    },
+}
+
+
 def refusal_text(language: str) -> str:
     return f"{REFUSALS.get(language, REFUSALS['en'])} {CLOSEST.get(language, CLOSEST['en'])}"
 
@@ -200,3 +222,72 @@ class DocumentInfo:
     source: str
     chunks: int
     complete: bool = True  # False while an interrupted ingest left it half-written
+
+
+@dataclass
+class IndexInfo:
+    """What the index holds (`Assistant.info`, ``assistant info --json``)."""
+
+    address: str
+    documents: int
+    chunks: int
+    manifest: dict[str, Any]
+    sources: list[str]
+
+
+@dataclass
+class Skipped:
+    """A file that was not loaded, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; the same record embedded and through the service (`as_dict`/`from_dict`)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # paths given that do not exist
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": len(self.unchanged),
+            "removed": self.removed,
+            "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+            "warnings": self.warnings,
+            "missing": self.missing,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IngestReport:
+        """The report of `as_dict`; ``unchanged_sources`` (the service's) restores the list."""
+        return cls(
+            added=list(data.get("added", [])),
+            updated=list(data.get("updated", [])),
+            unchanged=list(data.get("unchanged_sources", [])),
+            removed=list(data.get("removed", [])),
+            skipped=[Skipped(s["source"], s["reason"]) for s in data.get("skipped", [])],
+            warnings=list(data.get("warnings", [])),
+            missing=list(data.get("missing", [])),
+            chunks_embedded=int(data.get("chunks_embedded", 0)),
+            chunks_total=int(data.get("chunks_total", 0)),
+            seconds=float(data.get("seconds", 0.0)),
+        )

@@ -1,6 +1,10 @@
 """The service against embedded use: cold `assistant ask` through `assistant serve` vs
 embedded, and 20 concurrent clients on /v1/ask vs one client.
 
+The cold table also times `assistant --help`, `assistant info` through the service and the
+bare interpreter (`python -c pass`, the floor), and lists the heavy packages (torch,
+sentence-transformers, chromadb) each of those processes imported (`python -X importtime`).
+
     python benchmarks/service.py [--runs 3] [--clients 20] [--requests 100] [--embedder NAME]
 
 Uses the default embedder over ./corpus (built once into .cache/bench-service). Only one
@@ -32,6 +36,9 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
+HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb")
+
+
 def cli(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, cwd=ROOT,
@@ -40,6 +47,21 @@ def cli(args: list[str], env: dict[str, str]) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"assistant {' '.join(args)} failed: {proc.stderr}")
     return elapsed
+
+
+def floor(env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], env=env, cwd=ROOT, check=True, timeout=60)
+    return time.perf_counter() - started
+
+
+def heavy_imports(args: list[str], env: dict[str, str]) -> str:
+    """The heavy packages `assistant ARGS` imports (read from ``-X importtime``; not timed)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", *args], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=1200)  # fmt: skip
+    names = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}  # fmt: skip
+    return ", ".join(sorted(names & set(HEAVY))) or "none"
 
 
 def free_port() -> int:
@@ -98,6 +120,8 @@ def main() -> None:
     cold = not args.load_only
     embedded = [cli(["ask", question], env) for _ in range(args.runs)] if cold else []
     help_s = [cli(["--help"], env) for _ in range(args.runs)] if cold else []
+    floor_s = [floor(env) for _ in range(args.runs)] if cold else []
+    heavy = {"embedded": heavy_imports(["ask", question], env), "help": heavy_imports(["--help"], env)}
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -119,11 +143,12 @@ def main() -> None:
         ready_s = time.perf_counter() - started
         httpx.post(f"{url}/v1/ask", json={"question": question}, timeout=300).raise_for_status()
         first_answer_s = time.perf_counter() - started
-        remote = (
-            [cli(["ask", question], {**env, "ASSISTANT_SERVER_URL": url}) for _ in range(args.runs)]
-            if cold
-            else []
-        )
+        through = {**env, "ASSISTANT_SERVER_URL": url}
+        remote = [cli(["ask", question], through) for _ in range(args.runs)] if cold else []
+        info_s = [cli(["info"], through) for _ in range(args.runs)] if cold else []
+        if cold:
+            heavy["remote"] = heavy_imports(["ask", question], through)
+            heavy["info"] = heavy_imports(["info"], through)
         load(url, 1, len(QUESTIONS))  # every question once: caches warm for both measurements
         one_s, one_lat = load(url, 1, max(6, args.requests // 5))
         many_s, many_lat = load(url, args.clients, args.requests)
@@ -135,7 +160,8 @@ def main() -> None:
     one_tp, many_tp = len(one_lat) / one_s, len(many_lat) / many_s
     med = statistics.median
     if cold:
-        print_cold(embedded, remote, help_s, args.runs)
+        print_cold({"embedded": embedded, "remote": remote, "info": info_s, "help": help_s, "floor": floor_s},
+                   heavy, args.runs)  # fmt: skip
     print(f"\nservice start → ready {ready_s:.1f} s, → first answer {first_answer_s:.1f} s\n")
     print(
         f"## /v1/ask under load ({args.clients} concurrent clients, {len(many_lat)} requests; caches warmed first)\n"
@@ -147,16 +173,21 @@ def main() -> None:
     print(f"\nthroughput ratio {args.clients} clients / 1 client: {many_tp / one_tp:.2f}; no request failed")
 
 
-def print_cold(embedded: list[float], remote: list[float], help_s: list[float], runs: int) -> None:
-    med = statistics.median
-    print("\n## Cold `assistant ask` (one question, a fresh process each run; median of", runs, "runs)\n")
-    print("| mode | seconds | ratio to embedded |")
-    print("| --- | --- | --- |")
-    print(f"| embedded (loads the model) | {med(embedded):.2f} | 1.00 |")
-    print(f"| through the service (`--server`) | {med(remote):.2f} | {med(remote) / med(embedded):.2f} |")
-    print(
-        f"| `assistant --help` (floor: Python + settings) | {med(help_s):.2f} | {med(help_s) / med(embedded):.2f} |"
-    )
+def print_cold(seconds: dict[str, list[float]], heavy: dict[str, str], runs: int) -> None:
+    med = {name: statistics.median(values) for name, values in seconds.items()}
+    rows = [
+        ("embedded", "`assistant ask` embedded (loads the model)"),
+        ("remote", "`assistant ask` through the service (`--server`)"),
+        ("info", "`assistant info` through the service"),
+        ("help", "`assistant --help`"),
+        ("floor", "`python -c pass` (the interpreter alone)"),
+    ]
+    print("\n## Cold start (a fresh process each run; median of", runs, "runs)\n")
+    print("| command | seconds | ratio to embedded | ratio to the floor | heavy packages imported |")
+    print("| --- | --- | --- | --- | --- |")
+    for key, label in rows:
+        print(f"| {label} | {med[key]:.2f} | {med[key] / med['embedded']:.2f} | {med[key] / med['floor']:.1f} "
+              f"| {heavy.get(key, '—')} |")  # fmt: skip
 
 
 if __name__ == "__main__":

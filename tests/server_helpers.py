@@ -62,9 +62,9 @@ def wait_until_up(
 
 
 @contextmanager
-def running_service(settings: Settings, *, warm_up: bool = False) -> Iterator[str]:
-    """The real app under uvicorn in a thread; yields its base URL."""
-    port = free_port()
+def running_service(settings: Settings, *, warm_up: bool = False, port: int | None = None) -> Iterator[str]:
+    """The real app under uvicorn in a thread (on ``port``, or a free one); yields its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(create_app(settings, warm_up=warm_up), host="127.0.0.1", port=port,
                             log_level="warning", access_log=False)  # fmt: skip
     server = uvicorn.Server(config)

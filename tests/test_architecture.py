@@ -4,6 +4,10 @@ Ground floor: `assistant.text` (imports nothing of ours) and `assistant.types`
 (imports only `text`). Backends and pipeline stages meet there, never inside each
 other's packages. Frontends (`ui/`, `assistant/slack/`, `assistant/evals/`) go
 through one door, `assistant.pipeline.Assistant`, plus the shared vocabulary.
+The browser app and the Slack bot reach it through `assistant.door`: the Protocol
+`AssistantLike` that the embedded `Assistant` and the service's client both implement,
+and `open_assistant(settings)`, the one factory that picks (and lazily imports) one.
+Frontends never import `assistant.client` themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What a frontend may import from the package besides its own modules.
 FRONTEND_DOOR = {
     "assistant.pipeline",
+    # The interface of the pipeline for frontends, and its factory: embedded or through the service.
+    # Light by design (ground floor only at import time; tests/test_thin_cold.py checks it), so a
+    # thin client loads no model and no store.
+    "assistant.door",
     "assistant.types",
     "assistant.text",
     "assistant.settings",

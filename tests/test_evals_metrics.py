@@ -223,3 +223,28 @@ def test_one_percentile_and_numpy_cosine() -> None:
         assert m.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
     assert m.cosine(np.array([1.0, 0.0]), np.array([1.0, 1.0])) == pytest.approx(1 / math.sqrt(2))
     assert m.cosine(np.zeros(3), np.ones(3)) == 0.0
+
+
+def test_faithfulness_reads_composed_lines_piece_by_piece_and_skips_the_frame() -> None:
+    """A composed line joins a heading, a table's labels and a cell; the answerer's own frame
+    ("The documents say [1]:") quotes nothing. Each quoted piece must be in the cited passage,
+    and a frame line is no claim at all."""
+    table = (
+        "| 項目 | 甲方式 | 乙方式 |\n| --- | --- | --- |\n"
+        "| **切替時間** | 短い（数秒） | 長い（数分） |\n| **代表例** | 製品A, 製品B | 製品C |"
+    )
+    passages = [
+        Passage("t", table, "/x/corpus/a.md", "比較の記事", ["概要"], cited=True),
+        Passage("s", "乙方式は専用の装置を必要とする。", "/x/corpus/a.md", "", ["乙方式"], cited=True),
+    ]
+    answer = (
+        "乙方式 — The documents say [1]:\n"
+        "切替時間 — 乙方式: 長い（数分） [1]\n"
+        "乙方式: 乙方式は専用の装置を必要とする。 [2]"
+    )
+    assert m.faithfulness(answer, passages) == 1.0
+    # A piece that is in no cited passage still counts against the line it is in.
+    invented = "切替時間 — 乙方式: 長い（数分） [1]\n消費電力 — 乙方式: 非常に大きい（数キロワット） [1]"
+    assert m.faithfulness(invented, passages) == pytest.approx(1 / 2)
+    # A frame line alone says nothing to check.
+    assert m.faithfulness("The documents say [1]:", passages) is None

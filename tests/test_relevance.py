@@ -74,11 +74,6 @@ def test_nonsense_is_refused_with_the_real_model(e5_docs_bot: Assistant, questio
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression since the contextual header joined the dense side: this question is "
-    "refused; relevance needs re-calibrating on the development split (issue 11, open)",
-)
 def test_english_question_over_japanese_documents_gets_an_english_frame(e5_docs_bot: Assistant) -> None:
     answer = e5_docs_bot.ask("How long does an incremental backup take to restore?")
     assert not answer.refused
@@ -109,7 +104,7 @@ def test_calibration_set_of_the_hand_made_documents(e5_docs_bot: Assistant) -> N
             passed.append(
                 not answer.refused and all(m.replace(" ", "") in text for m in item["must_contain"])
             )
-    # 0.90 before the contextual header joined retrieval; 35 of 39 since (issue 11, open).
+    # Regression floor on the hand-made calibration set (it is also tuned on: a floor, not a measure).
     assert sum(passed) / len(passed) >= 0.85
     refusals = [p for p, item in zip(passed, items, strict=True) if item.get("expect_refusal")]
     assert all(refusals)
@@ -121,3 +116,43 @@ def test_calibration_set_of_the_hand_made_documents(e5_docs_bot: Assistant) -> N
 def test_a_price_in_any_unit_counts_as_the_fact_a_price_question_asks_for(text: str) -> None:
     assert fact_present("price", text)
     assert not fact_present("price", "予算は大きい。")
+
+
+def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> None:
+    """「…のロゴはどれ」: the noun the question word asks about is in no document: refused.
+    Unknown ordinary words of a paraphrase (立ち上げ・持ち運び) do not refuse on their own."""
+
+    def decide(question: str, language: str) -> tuple[bool, str]:
+        passages = docs_bot.retriever.search(question).chunks
+        emb = docs_bot.embedder
+        return relevance.decide(question, passages, language, low=emb.min_relevance,
+                                high=emb.confident_relevance, min_coverage=0.3,
+                                index=docs_bot.retriever.lexical_index())  # fmt: skip
+
+    ok, why = decide("増分バックアップのロゴに描かれている動物は何ですか？", "ja")
+    assert not ok and "動物" in why
+    ok, why = decide("Which company grows green tea?", "en")
+    assert not ok and "company" in why
+    # A general noun (もの・仕組み) names nothing the documents could lack.
+    assert "unknown to the index" not in decide("増分バックアップが保存するものは何ですか？", "ja")[1]
+    # Unknown ordinary words no longer count as names the documents lack.
+    assert relevance._names("増分バックアップを手早く済ませたい人にはどちらが向いていますか？") == set()
+    assert relevance._names("Which port does the Foo API use?") == {"foo", "api"}
+
+
+@pytest.mark.parametrize(
+    ("question", "ask", "without", "with_"),
+    [
+        ("緑茶を作っている企業はどこですか？", "organisation", "緑茶は摘んですぐ加熱する。", "緑茶は大手の茶園株式会社が生産している。"),
+        ("Which company sells black tea?", "organisation", "Black tea is oxidised.", "It is sold by Leafco Inc. worldwide."),
+        ("Which port does the tea server listen on?", "port", "The server listens on all addresses.", "The server listens on port 8080."),
+        ("バックアップの上限は何GBですか？", "size", "容量は数GB〜数十GBです。", "上限は 500GB です。"),
+        ("How much memory does the kettle use?", "size", "It uses a little memory.", "It reserves 64 MB of memory."),
+    ],
+)  # fmt: skip
+def test_asks_with_a_fact_shape(question: str, ask: str, without: str, with_: str) -> None:
+    from assistant.questions import analyse
+
+    assert analyse(question).ask == ask
+    assert not fact_present(ask, without)
+    assert fact_present(ask, with_)

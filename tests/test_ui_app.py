@@ -201,6 +201,44 @@ def test_viewers_cannot_change_documents_admins_can(indexed: Path) -> None:
     assert "索引を作り直す" in [b.label for b in at.button]
 
 
+def test_with_oidc_configured_a_visitor_is_offered_single_sign_on_not_the_password(indexed: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "a-long-random-cookie-secret",
+        "client_id": "chat",
+        "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.sidebar.button]
+    assert "SSO でログイン" in labels
+    assert "ログアウト" not in labels
+    assert not at.sidebar.text_input  # no admin password field
+    assert not at.get("file_uploader")
+
+
+def test_an_identity_token_names_the_owner_and_the_admins() -> None:
+    from ui.auth import oidc_user
+
+    admins = ["Alice@Example.COM ", "root@example.com"]
+    alice = oidc_user({"email": "alice@EXAMPLE.com", "name": "Alice", "email_verified": True}, admins)
+    assert (alice.owner, alice.name, alice.admin, alice.signed_in) == (
+        "user:alice@example.com",
+        "Alice",
+        True,
+        True,
+    )
+    bob = oidc_user({"email": "bob@example.com", "sub": "b1"}, admins)
+    assert (bob.owner, bob.name, bob.admin) == ("user:bob@example.com", "bob@example.com", False)
+    unverified = oidc_user({"email": "alice@example.com", "email_verified": False}, admins)
+    assert unverified.owner == "user:alice@example.com" and not unverified.admin
+    # no address in the token (Entra ID without the optional claim): the subject owns the conversations
+    no_email = oidc_user({"sub": "s-42", "iss": "https://idp", "preferred_username": "dana"}, admins)
+    assert (no_email.owner, no_email.name, no_email.admin) == ("sub:https://idp#s-42", "dana", False)
+
+
 def test_upload_is_ingested_and_answerable(indexed: Path) -> None:
     at = sign_in(start())
     content = "# ゼータ計画\n\n## 予算\n\nゼータ計画の予算は42億円です。\n".encode()

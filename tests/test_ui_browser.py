@@ -66,7 +66,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_app(data: Path, corpus: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
+def start_app(
+    data: Path,
+    corpus: Path,
+    log: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """The app as ``make run`` starts it; ``env`` adds settings, ``args`` Streamlit options."""
     env = {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data),
@@ -74,11 +82,12 @@ def start_app(data: Path, corpus: Path, log: Path, port: int) -> subprocess.Pope
         "ASSISTANT_EMBEDDER": "fake:256",
         "ASSISTANT_ANSWERER": "paced:extractive",
         "ASSISTANT_UI_ADMIN_PASSWORD": PASSWORD,
+        **(env or {}),
     }
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.ui_paced", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--client.showErrorDetails", "full"],
+             "--client.showErrorDetails", "full", *args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 

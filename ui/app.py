@@ -1,9 +1,10 @@
 """The browser chat: ``make run`` (``python -m ui.serve``) or ``streamlit run ui/app.py``.
 
-A thin frontend over the core: settings come from `load_settings()`, the `Assistant`
-is built once per process by `ui.factory`, every question is answered by
-`Assistant.stream` on the session's worker thread (`ui.jobs`) and shown as it
-streams; conversations are kept in SQLite (`ui.conversations`).
+A thin frontend over the core: settings come from `load_settings()`, the assistant
+(`assistant.door.AssistantLike`: embedded, or a client of ``assistant serve`` when
+``ASSISTANT_SERVER_URL`` is set) is made once per process by `ui.factory`, every
+question is answered by its `stream` on the session's worker thread (`ui.jobs`) and
+shown as it streams; conversations are kept in SQLite (`ui.conversations`).
 """
 
 # ruff: noqa: E402  (the repository root must be importable before `ui.*` is imported)
@@ -19,8 +20,8 @@ if str(_ROOT) not in sys.path:
 
 import streamlit as st
 
+from assistant.door import AssistantLike
 from assistant.errors import AssistantError
-from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Turn
 from ui import auth, factory
@@ -50,9 +51,9 @@ EXAMPLES = (
 )
 
 
-def load_assistant(settings: Settings, language: str) -> Assistant:
-    """The warmed-up Assistant; a first visitor of a cold process sees the stages in a progress bar."""
-    if factory.ready(settings):
+def load_assistant(settings: Settings, language: str) -> AssistantLike:
+    """The warmed-up assistant; a first visitor of a cold process sees the stages in a progress bar."""
+    if factory.ready(settings) or factory.remote(settings):  # a service's client has nothing to load
         return factory.get_assistant(settings)
     bar = st.progress(0.0, text=text("loading", language))
 
@@ -96,7 +97,7 @@ def switch_to(conversation: str | None) -> None:
         st.query_params.pop("c", None)
 
 
-def submit(question: str, bot: Assistant, store: ConversationStore, owner: str, language: str) -> None:
+def submit(question: str, bot: AssistantLike, store: ConversationStore, owner: str, language: str) -> None:
     turns: list[ChatTurn] = st.session_state["turns"]
     limit = bot.settings.max_question_chars
     if len(question.strip()) > limit:  # not sent; the text stays on the page

@@ -1,12 +1,14 @@
 """Who is using the page: viewer (the default) or admin, and whose conversations are theirs.
 
 - With OIDC configured in ``.streamlit/secrets.toml`` (an ``[auth]`` section), people
-  sign in with Streamlit's own `st.login`; those listed in ``ui_admin_emails`` are admins.
+  sign in with Streamlit's own `st.login`; those whose ``email`` claim is listed in
+  ``ui_admin_emails`` (compared without case, and not marked ``email_verified: false``)
+  are admins. Tested end to end against a stand-in provider (`tests/test_ui_oidc.py`).
 - Otherwise a single admin password (``ui_admin_password``) turns a browser session
   into an admin session; without one nobody is admin.
 
-Conversations belong to the signed-in e-mail address or, for anonymous viewers, to a
-random id kept in a cookie of the browser.
+Conversations belong to the signed-in e-mail address (or the token's subject when it has
+no address) or, for anonymous viewers, to a random id kept in a cookie of the browser.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import hmac
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -42,6 +46,11 @@ def oidc_configured() -> bool:
         return False
 
 
+def signed_in_with_oidc() -> bool:
+    # st.user is a mapping; is_logged_in is only there once Streamlit has read an [auth] section
+    return oidc_configured() and bool(st.user.get("is_logged_in", False))
+
+
 def browser_id() -> str:
     """The id of this browser: from its cookie, or a new one that `page_script` stores."""
     if "browser_id" not in st.session_state:
@@ -64,13 +73,41 @@ def page_script(language: str) -> str:
 
 
 def current_user(settings: Settings) -> User:
-    if oidc_configured() and st.user.is_logged_in:
-        email = str(st.user.get("email") or "")
-        name = str(st.user.get("name") or email)
-        admins = {a.lower() for a in settings.ui_admin_emails}
-        return User(f"user:{email.lower()}", name, email.lower() in admins, True)
+    if signed_in_with_oidc():
+        user = oidc_user(st.user.to_dict(), settings.ui_admin_emails)
+        email = str(st.user.get("email") or "").strip().lower()
+        if (
+            email in _addresses(settings.ui_admin_emails)
+            and not user.admin
+            and not st.session_state.get("unverified_logged")
+        ):
+            st.session_state["unverified_logged"] = True  # once per session, not on every rerun
+            log.warning("an admin's e-mail address signed in unverified by the provider: treated as a viewer")
+        return user
     admin = bool(st.session_state.get("admin"))
     return User(f"browser:{browser_id()}", None, admin, admin)
+
+
+def oidc_user(claims: Mapping[str, Any], admin_emails: list[str]) -> User:
+    """The person an identity token (``st.user``) names.
+
+    Conversations belong to the e-mail address (compared without case), or to the
+    provider's subject when the token carries no address. Admin needs an address in
+    ``admin_emails`` that the provider has not marked as unverified (``email_verified``
+    false: anyone could have typed it).
+    """
+    email = str(claims.get("email") or "").strip().lower()
+    subject = str(claims.get("sub") or "")
+    issuer = str(claims.get("iss") or "")
+    owner = f"user:{email}" if email else f"sub:{issuer}#{subject}"
+    name = str(claims.get("name") or claims.get("email") or claims.get("preferred_username") or subject)
+    verified = claims.get("email_verified", True) not in (False, "false")
+    admin = bool(email) and verified and email in _addresses(admin_emails)
+    return User(owner, name, admin, True)
+
+
+def _addresses(emails: list[str]) -> set[str]:
+    return {e.strip().lower() for e in emails if e.strip()}
 
 
 def check_password(settings: Settings, password: str) -> bool:
@@ -85,5 +122,5 @@ def check_password(settings: Settings, password: str) -> bool:
 
 def sign_out() -> None:
     st.session_state["admin"] = False
-    if oidc_configured() and st.user.is_logged_in:
-        st.logout()
+    if signed_in_with_oidc():
+        st.logout()  # clears the identity cookie, signs out at the provider when it can, new session

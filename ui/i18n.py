@@ -16,6 +16,7 @@ from assistant.errors import (
     InvalidQuestionError,
     MissingDependencyError,
     ModelError,
+    ServiceUnavailableError,
     StoreUnavailableError,
 )
 
@@ -39,6 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "stage_answerer": {"ja": "回答モデルを読み込んでいます…", "en": "Loading the answer model…"},
     "stage_index": {"ja": "索引を読み込んでいます…", "en": "Loading the index…"},
     "stage_ready": {"ja": "準備ができました。", "en": "Ready."},
+    "stage_service": {
+        "ja": "回答は {url} のサービスが作ります（このプロセスではモデルを読み込みません）。",
+        "en": "Answers come from the service at {url} (no model is loaded in this process).",
+    },
     "queued": {"ja": "前の質問の回答を待っています…", "en": "Waiting for the previous answer…"},
     "retrieving": {"ja": "検索中…", "en": "Searching the documents…"},
     "answering": {"ja": "回答を作成中…", "en": "Writing the answer…"},
@@ -109,7 +114,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "password": {"ja": "管理者パスワード", "en": "Admin password"},
     "login": {"ja": "ログイン", "en": "Sign in"},
     "logout": {"ja": "ログアウト", "en": "Sign out"},
-    "login_oidc": {"ja": "シングルサインオンでログイン", "en": "Sign in with single sign-on"},
+    "login_oidc": {"ja": "SSO でログイン", "en": "Sign in with SSO"},
     "wrong_password": {"ja": "パスワードが違います。", "en": "Wrong password."},
     "wrong_password_hint": {
         "ja": "管理者パスワードは設定 ASSISTANT_UI_ADMIN_PASSWORD で決まります。",
@@ -231,6 +236,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "管理者が索引を作り直す必要があります（サイドバーの「索引を作り直す」）。",
         "en": "An admin needs to rebuild the index (“Rebuild the index” in the sidebar).",
     },
+    "err_service": {
+        "ja": "回答サービスに接続できません。",
+        "en": "The answering service cannot be reached.",
+    },
+    "err_service_hint": {
+        "ja": "質問は会話に残っています。しばらくしてからもう一度送ってください。続く場合は管理者に連絡してください。",
+        "en": "Your question is kept in the conversation. Send it again in a moment; if it persists, tell an admin.",
+    },
     "err_store": {
         "ja": "索引のデータベースに接続できません。",
         "en": "The index database cannot be reached.",
@@ -262,6 +275,7 @@ STRINGS: dict[str, dict[str, str]] = {
 _ERRORS: list[tuple[type[AssistantError], str]] = [
     (IndexNotFoundError, "err_no_index"),
     (IndexMismatchError, "err_mismatch"),
+    (ServiceUnavailableError, "err_service"),
     (StoreUnavailableError, "err_store"),
     (ModelError, "err_model"),
     (MissingDependencyError, "err_model"),

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assistant.door import AssistantLike
 from assistant.errors import AssistantError
-from assistant.pipeline import Assistant
 from assistant.types import Answer, Delta, Passage, Sources, Status, Turn
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,13 @@ class Worker:
     """The answering thread of one browser session; jobs run in the order they were sent."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Job, Assistant, Callable[[], list[Turn]], OnDone]] = queue.Queue()
+        self._queue: queue.Queue[tuple[Job, AssistantLike, Callable[[], list[Turn]], OnDone]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Job, bot: Assistant, history: Callable[[], list[Turn]], on_done: OnDone) -> None:
+    def submit(
+        self, job: Job, bot: AssistantLike, history: Callable[[], list[Turn]], on_done: OnDone
+    ) -> None:
         """Queue ``job``; ``history`` is read when the job starts, after the earlier answers are in."""
         self._queue.put((job, bot, history, on_done))
         with self._lock:
@@ -78,7 +80,7 @@ class Worker:
                 log.exception("saving the answer to %r failed", job.question)
 
 
-def run(job: Job, bot: Assistant, history: list[Turn]) -> None:
+def run(job: Job, bot: AssistantLike, history: list[Turn]) -> None:
     """Answer ``job`` with ``bot``, recording each event as it comes."""
     try:
         for event in bot.stream(job.question, history):

@@ -1,7 +1,8 @@
 """``make run``: load the models and the index, then start the browser chat.
 
-Streamlit prints the URL only after the `Assistant` is warmed up (`ui.factory`),
+Streamlit prints the URL only after the assistant is warmed up (`ui.factory`),
 so the first visitor never waits for models; the stages are logged as they pass.
+With ``ASSISTANT_SERVER_URL`` set nothing is loaded here: answers come from the service.
 Any further arguments go to ``streamlit run`` (e.g. ``--server.port 8502``).
 """
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("[%d/%d] %s", i + 1, len(factory.STAGES), text(stage, language))
 
         factory.get_assistant(settings, progress)
+        if factory.remote(settings):
+            log.info("%s", text("stage_service", language, url=settings.server_url))
     except AssistantError as exc:
         message, hint = error_text(exc, language)
         log.error("%s %s\n%s", message, hint, exc)

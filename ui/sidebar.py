@@ -9,9 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.errors import AssistantError
+from assistant.door import UPLOADS, AssistantLike, Progress
+from assistant.errors import AssistantError, IndexNotFoundError
 from assistant.feedback import export_dataset, read_feedback
-from assistant.pipeline import UPLOADS, Assistant
 from assistant.settings import Settings
 from assistant.types import SUPPORTED_SUFFIXES
 from ui import auth
@@ -119,23 +119,22 @@ def render_session_settings(settings: Settings, language: str) -> SessionChoices
 # --- admin ----------------------------------------------------------------------------
 
 
-def render_index_status(bot: Assistant, language: str) -> None:
+def render_index_status(bot: AssistantLike, language: str) -> None:
     st.subheader(text("index", language))
     try:
-        version = bot.index_version()
-        documents = bot.documents() if version is not None else []
+        info = bot.info()  # a read call, also through the service
+    except IndexNotFoundError:
+        st.warning(text("no_index", language))
+        return
     except AssistantError as exc:
         show_problem(*error_text(exc, language), toast=False)
         return
-    if version is None:
-        st.warning(text("no_index", language))
-        return
     left, right = st.columns(2)
-    left.metric(text("documents", language), len(documents))
-    right.metric(text("chunks", language), sum(d.chunks for d in documents))
+    left.metric(text("documents", language), info.documents)
+    right.metric(text("chunks", language), info.chunks)
 
 
-def render_upload(bot: Assistant, language: str) -> None:
+def render_upload(bot: AssistantLike, language: str) -> None:
     """Upload and rebuild (admins only). Problems show right under the control and as toasts."""
     st.subheader(text("add_documents", language))
     mb = upload_limit_mb(bot.settings)
@@ -194,14 +193,14 @@ def check_upload(name: str, size: int, mb: int, language: str) -> tuple[str, str
     return None
 
 
-def _progress(bar: st.delta_generator.DeltaGenerator, label: str) -> object:
+def _progress(bar: st.delta_generator.DeltaGenerator, label: str) -> Progress:
     def update(done: int, total: int) -> None:
         bar.progress(min(1.0, done / total) if total else 1.0, text=f"{label} {done}/{total}")
 
     return update
 
 
-def ingest_upload(bot: Assistant, name: str, data: bytes, language: str) -> bool:
+def ingest_upload(bot: AssistantLike, name: str, data: bytes, language: str) -> bool:
     problem = check_upload(name, len(data), upload_limit_mb(bot.settings), language)
     if problem:
         show_problem(*problem)
@@ -224,8 +223,8 @@ def ingest_upload(bot: Assistant, name: str, data: bytes, language: str) -> bool
     if not report.changed:
         st.info(text("unchanged", language, name=path.name))
         return False
-    source = path.resolve().as_posix()
-    chunks = next((d.chunks for d in bot.documents() if d.source == source), 0)
+    sources = set(report.added + report.updated)  # where it is indexed (the service's path, remotely)
+    chunks = sum(d.chunks for d in bot.documents() if d.source in sources)
     st.success(text("ingested", language, name=path.name, chunks=chunks))
     st.toast(text("ingested", language, name=path.name, chunks=chunks), icon=":material/check_circle:")
     return True
@@ -245,15 +244,11 @@ def save_upload(name: str, data: bytes, settings: Settings) -> Path:
     return path
 
 
-def rebuild(bot: Assistant, language: str) -> bool:
-    paths = list(bot.settings.corpus)
-    uploads = upload_dir(bot.settings)
-    if uploads.is_dir():
-        paths.append(uploads)
+def rebuild(bot: AssistantLike, language: str) -> bool:
     label = text("rebuild", language)
     bar = st.progress(0.0, text=label)
     try:
-        report = bot.ingest(paths, rebuild=True, prune=True, progress=_progress(bar, label))
+        report = bot.rebuild(progress=_progress(bar, label))  # the corpus and the uploads
     except AssistantError as exc:
         bar.empty()
         show_problem(*error_text(exc, language))

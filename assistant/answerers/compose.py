@@ -20,28 +20,12 @@ from collections.abc import Iterator, Sequence
 
 from assistant.answerers.units import Unit
 from assistant.questions import Question
+from assistant.types import ANSWER_FRAME
 
 LIST_CAP = 8
 CLOSE = 0.05  # a second unit joins a value answer when it scores within this of the best
 
-FRAME = {
-    "en": {
-        "say": "The documents say",
-        "answer": "Answer",
-        "items": "Listed in the documents",
-        "reason": "Reason given in the documents",
-        "compare": "Comparison in the documents",
-        "definition": "Definition in the documents",
-    },
-    "ja": {
-        "say": "資料の記述",
-        "answer": "回答",
-        "items": "資料に挙げられている項目",
-        "reason": "資料に書かれた理由",
-        "compare": "資料での比較",
-        "definition": "資料での定義",
-    },
-}
+FRAME = ANSWER_FRAME
 TRANSLATION_NOTE = {
     "en": "The evidence is quoted as written (in Japanese); a language-model answerer "
     "(ASSISTANT_ANSWERER=openai:… / ollama:…) gives translated prose.",
@@ -155,6 +139,8 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
 def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     best = ranked[0]
     entity = _entity(question, best)
+    if entity and best.kind == "cell" and _contains(best.subject, entity):
+        return [f"{best.subject} — {best.label}: {best.value} [{best.passage}]"]  # the column first
     if entity and not _norm(best.reader_text).startswith(_norm(entity)):
         return [_line(best, f"{entity}: ", lead=entity != best.lead)]
     return [_line(best)]

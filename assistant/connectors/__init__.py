@@ -15,13 +15,25 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.connectors.base import Entry, Root
 from assistant.errors import ConfigError
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from assistant.connectors.base import Entry, Root
+
 __all__ = ["Entry", "Root", "configured", "from_table", "resolve"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Entry` and `Root` come from the ingest machinery (chromadb): imported when first used,
+    so that reading the subcommands (``assistant --help``) stays light."""
+    if name in ("Entry", "Root"):
+        from assistant.connectors import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve(spec: str, settings: Settings, *, glob: Sequence[str] | None = None) -> Path | Root:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assistant import text as textutil
-from assistant.types import Passage
+from assistant.types import ANSWER_FRAME, Passage
 
 _JAPANESE = textutil.JAPANESE
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -27,6 +27,10 @@ _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+"
 )
 _ARTICLE_WORDS = frozenset({"a", "an", "the"})
+# Where a composed answer line joins pieces from different places (heading — label: value / …).
+_PIECE = re.compile(r"\s+[—–]\s+|[:：](?:\s+|$)|\s+/\s+|\s*[|｜]\s*")
+# The answerer's own frame words, longest first: they quote nothing.
+_FRAME_WORDS = sorted({w for labels in ANSWER_FRAME.values() for w in labels.values()}, key=len, reverse=True)
 
 
 # --- relevance ------------------------------------------------------------------------
@@ -249,23 +253,38 @@ def bigram_support(sentence: str, passage: str) -> float:
     return sum(g in have for g in grams) / len(grams)
 
 
+def answer_pieces(sentence: str) -> list[str]:
+    """The quoted pieces of an answer sentence: without citation marks and the answerer's
+    frame words, cut where a composed line joins a heading, a label and a value."""
+    text = strip_citations(sentence)
+    for word in _FRAME_WORDS:
+        text = text.replace(word, " ")
+    return [p.strip() for p in _PIECE.split(text) if len(normalize_chars(p)) >= 2]
+
+
 def faithfulness(answer: str, passages: Sequence[Passage], threshold: float = 0.8) -> float | None:
     """Share of answer sentences supported by a passage they cite (or, uncited, by any cited one).
 
-    A sentence is supported when at least ``threshold`` of its character bigrams
-    occur in the passage. ``None`` when the answer has no sentence or cites nothing.
+    A sentence is supported when each of its quoted pieces (`answer_pieces`) has at least
+    ``threshold`` of its character bigrams in one such passage (its text, title or
+    heading path). A line of frame words only ("The documents say [1]:") is not counted.
+    ``None`` when the answer has no sentence to check or cites nothing.
     """
     cited = [p for p in passages if p.cited]
-    sentences = split_answer_sentences(answer)
-    if not sentences or not cited:
+    if not cited:
         return None
-    supported = 0
-    for sentence in sentences:
+    checked = supported = 0
+    for sentence in split_answer_sentences(answer):
+        pieces = answer_pieces(sentence)
+        if not pieces:
+            continue
         numbers = set(textutil.citation_numbers(sentence))
         pool = [passages[n - 1] for n in numbers if 1 <= n <= len(passages)] or cited
-        if any(bigram_support(strip_citations(sentence), p.text) >= threshold for p in pool):
+        contexts = [" ".join([p.title, *p.heading_path, p.text]) for p in pool]
+        checked += 1
+        if all(any(bigram_support(piece, c) >= threshold for c in contexts) for piece in pieces):
             supported += 1
-    return supported / len(sentences)
+    return supported / checked if checked else None
 
 
 def citation_precision(relevance: Sequence[set[int]], passages: Sequence[Passage]) -> float | None:

@@ -12,7 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.door import UPLOADS
 from assistant.errors import AssistantError, LoaderError
+from assistant.pipeline import Assistant
 from assistant.server.errors import assistant_error_body
 from assistant.server.events import event_data, event_name, sse
 from assistant.server.schemas import AskRequest, IngestRequest, UploadedFile
@@ -36,19 +38,23 @@ async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     svc = service(request)
     svc.authorize(request, "read")
 
+    bot = svc.assistant_for(body.options.top_k, body.options.answerer)
+
     def run() -> dict[str, Any]:
         with svc.slot():
-            return dict(svc.assistant.ask(body.question, history_of(body)).to_dict())
+            return dict(bot.ask(body.question, history_of(body)).to_dict())
 
     return await run_in_threadpool(run)
 
 
-def open_stream(svc: Service, question: str, history: list[Turn]) -> Iterator[Any]:
+def open_stream(
+    svc: Service, question: str, history: list[Turn], bot: Assistant | None = None
+) -> Iterator[Any]:
     """Start `Assistant.stream` and take its first event here, so that bad questions or a missing
     index are answered with an HTTP error status rather than inside a 200 stream."""
     svc.acquire_slot()
     try:
-        events = svc.assistant.stream(question, history)
+        events = (bot or svc.assistant).stream(question, history)
         first = next(events)
     except BaseException:
         svc.release_slot()
@@ -88,7 +94,8 @@ def sse_lines(events: Iterator[Any]) -> Iterator[str]:
 async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     svc = service(request)
     svc.authorize(request, "read")
-    events = await run_in_threadpool(open_stream, svc, body.question, history_of(body))
+    bot = svc.assistant_for(body.options.top_k, body.options.answerer)
+    events = await run_in_threadpool(open_stream, svc, body.question, history_of(body), bot)
     return StreamingResponse(
         sse_lines(events),
         media_type="text/event-stream",
@@ -117,14 +124,16 @@ async def ingest(body: IngestRequest, request: Request) -> dict[str, Any]:
     svc = service(request)
     svc.authorize(request, "admin")
     paths = [Path(p) for p in body.paths]
-    upload_dir = svc.settings.server_upload_dir or svc.settings.data_dir / "uploads"
+    upload_dir = svc.settings.server_upload_dir or svc.settings.data_dir / UPLOADS
     paths += [save_upload(upload_dir, f) for f in body.files]
     if not paths and not body.rebuild:
         raise LoaderError("Nothing to ingest: the request names no files and no paths.",
                           "Send files (name + content) or paths on the service's machine.")  # fmt: skip
+    if not paths:  # a rebuild of everything the service serves: its corpus and what was uploaded to it
+        paths = list(svc.settings.corpus) + ([upload_dir] if upload_dir.is_dir() else [])
 
     def run() -> dict[str, Any]:
-        report = svc.assistant.ingest(paths or None, prune=body.prune, rebuild=body.rebuild)
+        report = svc.assistant.ingest(paths, prune=body.prune, rebuild=body.rebuild)
         return {**report.as_dict(), "unchanged_sources": report.unchanged}
 
     return await run_in_threadpool(run)

@@ -12,9 +12,19 @@ class TurnIn(BaseModel):
     answer: str
 
 
+class AskOptions(BaseModel):
+    """A client's own choices for this request (the browser app's session settings)."""
+
+    top_k: int | None = Field(default=None, ge=1, le=50, description="Passages an answer is built from.")
+    answerer: str | None = Field(
+        default=None, description="The service's answerer (default) or `extractive`, the offline one."
+    )
+
+
 class AskRequest(BaseModel):
     question: str = Field(description="The question, in Japanese or English.", examples=["コンテナとは？"])
     history: list[TurnIn] = Field(default=[], description="Earlier turns of the conversation, oldest first.")
+    options: AskOptions = Field(default_factory=AskOptions, description="Per-request choices.")
 
 
 class UploadedFile(BaseModel):

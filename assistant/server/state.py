@@ -11,12 +11,15 @@ from typing import Any
 
 from fastapi import Request
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 from assistant.pipeline import Assistant
 from assistant.server.auth import KeyRing, RateLimiter, Role, bearer
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The answerer a client may always choose instead of the service's: the offline one.
+OFFLINE_ANSWERER = "extractive"
 
 
 class Service:
@@ -29,6 +32,8 @@ class Service:
         self.started = time.time()
         self.ready = threading.Event()
         self.warm_error: str | None = None
+        self._variants: dict[tuple[int, str], Assistant] = {}
+        self._variants_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the models and the lexical index before the first question (in a thread)."""
@@ -42,6 +47,21 @@ class Service:
             log.error("warm-up failed: %s", exc)
         log.info("warm-up done in %.1fs", time.perf_counter() - started)
         self.ready.set()
+
+    def assistant_for(self, top_k: int | None = None, answerer: str | None = None) -> Assistant:
+        """The assistant with a client's choices; variants share the embedder and are kept."""
+        top_k = top_k or self.settings.top_k
+        answerer = answerer or self.settings.answerer
+        allowed = dict.fromkeys([self.settings.answerer, OFFLINE_ANSWERER])
+        if answerer not in allowed:
+            raise ConfigError(f"This service does not offer the answerer {answerer!r}.",
+                              f"Use one of: {', '.join(allowed)}, or leave it out for the default.")  # fmt: skip
+        with self._variants_lock:
+            if (top_k, answerer) not in self._variants:
+                self._variants[(top_k, answerer)] = self.assistant.with_options(
+                    top_k=top_k, answerer=answerer
+                )
+            return self._variants[(top_k, answerer)]
 
     def authorize(self, request: Request, needed: Role) -> None:
         identity = self.keys.check(bearer(request.headers), needed)
@@ -67,6 +87,7 @@ class Service:
             "model": self.settings.server_model_name,
             "embedder": self.settings.embedder,
             "answerer": self.settings.answerer,
+            "top_k": self.settings.top_k,
             "uptime_s": round(time.time() - self.started, 1),
             "ready": self.ready.is_set(),
             "index_version": self.assistant.index_version(),

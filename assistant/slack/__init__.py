@@ -7,6 +7,19 @@ uvicorn) or Socket Mode. ``assistant slack`` starts it. Needs the ``slack`` extr
 
 from __future__ import annotations
 
-from assistant.slack.app import DEFAULT_API_URL, SlackBot, build_bot, check_credentials, make_assistant
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.slack.app import DEFAULT_API_URL, SlackBot, build_bot, check_credentials, make_assistant
 
 __all__ = ["DEFAULT_API_URL", "SlackBot", "build_bot", "check_credentials", "make_assistant"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the bot only when it is used: ``assistant --help`` reads `assistant.slack.cli`,
+    which must not pull in slack-bolt and the pipeline."""
+    if name in __all__:
+        from assistant.slack import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

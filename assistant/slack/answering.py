@@ -18,8 +18,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from assistant.errors import AssistantError
-from assistant.pipeline import Assistant
+from assistant.door import AssistantLike
+from assistant.errors import AssistantError, ServiceUnavailableError
 from assistant.slack import formatting
 from assistant.slack.dedupe import is_from_bot
 from assistant.slack.home import home_view
@@ -61,7 +61,7 @@ class Question:
 class AnswerService:
     def __init__(
         self,
-        assistant: Assistant,
+        assistant: AssistantLike,
         client: WebClient,
         state: SlackState,
         queue: AnswerQueue,
@@ -112,6 +112,11 @@ class AnswerService:
             history = []
         try:
             answer = self.assistant.ask(question.text, history)
+        except ServiceUnavailableError:  # not the asker's fault: say so in their language, with the question
+            log.warning("the assistant service is unreachable; %s is asked to try again", question.key)
+            text = formatting.label("service_down", question.language).format(question=question.text[:300])
+            self._tell(question, formatting.escape(text), FAILED)
+            return
         except AssistantError as exc:
             self._tell(question, formatting.error_text(exc), ANSWERED)
             return

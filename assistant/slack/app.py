@@ -15,8 +15,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from assistant.errors import ConfigError
-from assistant.pipeline import Assistant
+from assistant.door import AssistantLike, open_assistant
+from assistant.errors import ConfigError, ServiceUnavailableError
 from assistant.settings import SLACK_API_URL, Settings
 from assistant.slack.answering import AnswerService, BotConfig
 from assistant.slack.dedupe import make_dedupe_middleware
@@ -61,15 +61,19 @@ def check_credentials(
         )
 
 
-def make_assistant(settings: Settings) -> Assistant:
-    """The one place the Slack frontend builds its `Assistant` (a later service
-    client can be swapped in here)."""
-    return Assistant(settings)
+def make_assistant(settings: Settings) -> AssistantLike:
+    """The one place the Slack frontend gets its assistant: a client of ``assistant serve``
+    when ``ASSISTANT_SERVER_URL`` is set (nothing is loaded here), embedded otherwise."""
+    return open_assistant(settings)
 
 
-def warm_up(assistant: Assistant) -> None:
-    """Load the models before the first question, not inside it."""
-    assistant.warm_up()
+def warm_up(assistant: AssistantLike) -> None:
+    """Load the models before the first question, not inside it; through the service, wait for
+    it to be ready. A service that is down is no reason not to start: each question is told so."""
+    try:
+        assistant.warm_up()
+    except ServiceUnavailableError as exc:
+        log.warning("%s The bot starts anyway and tells each asker until the service is back.", exc.message)
 
 
 def make_client(bot_token: str, api_url: str = DEFAULT_API_URL) -> WebClient:
@@ -132,7 +136,7 @@ class SlackBot:
 
 
 def build_bot(
-    assistant: Assistant,
+    assistant: AssistantLike,
     *,
     bot_token: str | None,
     signing_secret: str | None = None,

@@ -6,6 +6,7 @@ import argparse
 import logging
 from typing import Any
 
+from assistant.errors import ServiceUnavailableError
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     app_token = _secret(settings.slack_app_token)
     check_credentials(mode, bot_token=bot_token, signing_secret=signing_secret, app_token=app_token)
     assistant = make_assistant(settings)
-    assistant.info()  # fail now, with a hint, when there is no index yet
+    try:
+        assistant.info()  # fail now, with a hint, when there is no index yet
+    except ServiceUnavailableError as exc:  # the service may come up after the bot; askers are told
+        log.warning("%s", exc.message)
     bot = build_bot(assistant, bot_token=bot_token, signing_secret=signing_secret,
                     api_url=settings.slack_api_url, mode=mode)  # fmt: skip
     bot.start()

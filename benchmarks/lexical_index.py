@@ -15,8 +15,11 @@ the same run:
 - **start-up**: a new `LexicalStore` loading the saved index (memory-mapped base,
   small delta) and checking the store for newer runs;
 - **add one document**: another ingest adds one document (3 chunks); the time of a
-  reader that had loaded the index before to catch up (`where seq > last_seen`,
-  update, save); then the document's removal (prune) caught up the same way.
+  reader that had loaded the index before to catch up (the runs' change log in the
+  manifest names the chunks written, which are read by id; update; save what changed),
+  checking that only those chunks were read; then the document's removal caught up the
+  same way. The store's own reopen (an embedded Chroma client is reopened to see another
+  writer's vectors, whatever the lexical index does) is timed apart.
 
 Timings are medians of ``--repeats`` runs; ratios are taken in the same run.
 """

@@ -316,10 +316,10 @@ def table(rows: list[dict[str, object]]) -> None:
     for r in rows:
         alone = r.get("embedder_alone_cps")
         ratio = f"{float(r['ingest_cps']) / float(alone):.2f}" if alone else ""
-        speed = "(filled, no model)" if "fill_s" in r else f"{float(r['ingest_cps']):.1f}"
+        speed = "(filled, no model)" if "fill_s" in r else f"{float(r['ingest_cps']):.3g}"
         rebuild = f"{float(r['lexical_rebuild_s']):.2f}" if "lexical_rebuild_s" in r else ""
         print(
-            f"| {r['series']} | {r['chunks']} | {speed} | {f'{float(alone):.1f}' if alone else ''} | {ratio} "
+            f"| {r['series']} | {r['chunks']} | {speed} | {f'{float(alone):.3g}' if alone else ''} | {ratio} "
             f"| {float(r['max_rss_mb']):.0f} | {float(r['disk_mb']):.0f} | {float(r['first_answer_s']):.1f} "
             f"| {rebuild} | {float(r['q_lexical_load_s']):.2f} ({r.get('q_lexical_how')}) "
             f"| {float(r['q_lexical_update_s']) * 1000:.0f} "

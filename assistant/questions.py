@@ -27,7 +27,9 @@ _COMPARISON = re.compile(
     r"違い|違う|異な|比較|比べ|差は|差異|相違|対比|\bdiffer|\bcompar|\bvs\.?\b|\bversus\b|\bdistinguish",
     re.IGNORECASE,
 )
-_WHICH = re.compile(r"どちら|どっち|いずれ|どれ(?!くらい|ぐらい|ほど)|\bwhich\b|\bwhether\b", re.IGNORECASE)
+_WHICH = re.compile(
+    r"どちら(?!も)|どっち(?!も)|いずれ|どれ(?!くらい|ぐらい|ほど)|\bwhich\b|\bwhether\b", re.IGNORECASE
+)
 # "in which", "for which" … introduce a relative clause, not a which-question.
 _RELATIVE = re.compile(r"\b(?:in|of|for|by|to|on|at|from|with|under|during|through) which\b", re.I)
 _LIST = re.compile(

@@ -131,7 +131,7 @@ def decide(
     # have the thing asked about) or ordinary words of a paraphrase, which dense similarity
     # carries; only the names weigh against the question, and ordinary unknown words are
     # left out of the coverage, which known words must earn.
-    names = _names(question)
+    names = question_names(question)
     weight = {t: _idf(t, index) for t in terms if t in known or t in names}
     total = sum(weight.values()) or 1.0
     unknown_share = sum(w for t, w in weight.items() if t not in known) / total
@@ -155,7 +155,7 @@ def decide(
     return False, f"no passage covers the question (best dense {dense:.3f})"
 
 
-def _names(question: str) -> set[str]:
+def question_names(question: str) -> set[str]:
     """Terms of the question that name something: proper nouns and words the dictionary
     does not know, Latin words in Japanese text; in English, words with a digit or, after
     the first word, a capital."""
@@ -193,8 +193,10 @@ _QUESTION_WORDS = {
 _GENERAL_NOUNS = {
     "物", "もの", "事", "こと", "仕組み", "方法", "方", "理由", "点", "部分", "内容", "特徴", "名前", "種類", "役割",
     "目的", "場合", "手段", "要素", "例", "状態", "程度", "量", "数", "値", "形", "順番", "順序",
+    "時間", "時刻", "時期", "日", "日付", "年", "場所", "所", "大きさ", "長さ", "色", "人",
     "thing", "way", "kind", "type", "part", "reason", "role", "purpose", "level", "example", "name", "sort",
-    "amount", "number", "value", "step", "aspect",
+    "amount", "number", "value", "step", "aspect", "time", "day", "date", "year", "hour", "place",
+    "size", "length", "colour", "color", "person", "people",
 }  # fmt: skip
 _HEAD_EN = re.compile(r"\b(?:which|what)\s+([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", re.IGNORECASE)
 

@@ -77,6 +77,8 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
         ("How do green tea and black tea differ?", "comparison"),
         ("寒い地域で強いのはどちら？", "which"),
         ("Which tea is fully oxidised?", "which"),
+        ("緑茶と紅茶がどちらも含むものは何？", "value"),  # どちらも: "both", not a choice
+        ("List the steps in which the rule is applied.", "list"),  # a relative "in which"
         ("電気自動車を選ぶべきケースは？", "list"),
         ("What are the steps of the rule?", "list"),
         ("なぜ増分バックアップは速いのですか？", "why"),

@@ -136,8 +136,10 @@ def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> 
     # A general noun (もの・仕組み) names nothing the documents could lack.
     assert "unknown to the index" not in decide("増分バックアップが保存するものは何ですか？", "ja")[1]
     # Unknown ordinary words no longer count as names the documents lack.
-    assert relevance._names("増分バックアップを手早く済ませたい人にはどちらが向いていますか？") == set()
-    assert relevance._names("Which port does the Foo API use?") == {"foo", "api"}
+    assert (
+        relevance.question_names("増分バックアップを手早く済ませたい人にはどちらが向いていますか？") == set()
+    )
+    assert relevance.question_names("Which port does the Foo API use?") == {"foo", "api"}
 
 
 @pytest.mark.parametrize(

@@ -159,8 +159,13 @@ def test_an_admin_signs_in_with_the_provider_and_out_again(page, oidc_app) -> No
     other.close()
 
     sidebar.get_by_role("button", name="ログアウト").click()
-    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()
+    # The page may redraw signed-out before the browser reaches the provider: wait for it.
+    for _ in range(150):
+        if ("logout", CLIENT_ID) in idp.events:
+            break
+        page.wait_for_timeout(100)
     assert ("logout", CLIENT_ID) in idp.events  # signed out at the provider too
+    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()
     assert_viewer(page)
     page.reload()  # the identity cookie is gone
     expect(sidebar.get_by_role("button", name=SSO)).to_be_visible()

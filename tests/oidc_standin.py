@@ -25,9 +25,12 @@ import hashlib
 import html
 import json
 import secrets
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -275,6 +278,8 @@ def _handler(idp: StandinIdP) -> type[BaseHTTPRequestHandler]:
                     for k, v in query.items()
                 )
                 self._send(200, _FORM.format(hidden=hidden).encode(), "text/html; charset=utf-8")
+            elif path == "/_events":  # for a test in another process
+                self._json(200, {"events": idp.events})
             elif path == "/logout":
                 target = idp.logout(self._query())
                 if target:
@@ -300,3 +305,44 @@ def _handler(idp: StandinIdP) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b"not found", "text/plain")
 
     return Handler
+
+
+class StandinProcess:
+    """The stand-in provider in a process of its own, so that a busy test process (threads
+    left by earlier tests hold the GIL) cannot slow its answers past Authlib's timeouts.
+    ``issuer``, ``metadata_url`` and ``events`` as on `StandinIdP`."""
+
+    def __init__(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> None:
+        self.client_id, self.client_secret, self.redirect_uris = client_id, client_secret, redirect_uris
+        self.issuer = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def events(self) -> list[tuple[str, str]]:
+        with self._opener.open(f"{self.issuer}/_events", timeout=10) as response:
+            return [(str(a), str(b)) for a, b in json.load(response)["events"]]
+
+    def __enter__(self) -> StandinProcess:
+        command = [sys.executable, __file__, self.client_id, self.client_secret, *self.redirect_uris]
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        self.issuer = self._process.stdout.readline().strip()
+        if not self.issuer:
+            raise RuntimeError(f"the stand-in provider did not start (exit {self._process.poll()})")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+if __name__ == "__main__":  # python tests/oidc_standin.py CLIENT_ID CLIENT_SECRET REDIRECT_URI...
+    provider = StandinIdP(sys.argv[1], sys.argv[2], sys.argv[3:])
+    print(provider.issuer, flush=True)
+    provider._server.serve_forever()

@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -120,7 +120,14 @@ def check_password(settings: Settings, password: str) -> bool:
     return True
 
 
-def sign_out() -> None:
+def sign_out() -> NoReturn:
+    """End the admin role; with OIDC also clear the identity cookie (the browser is redirected)."""
     st.session_state["admin"] = False
     if signed_in_with_oidc():
-        st.logout()  # clears the identity cookie, signs out at the provider when it can, new session
+        # st.logout() queues a redirect to /auth/logout, which clears the identity cookie and
+        # signs out at the provider when it can. End the run with st.stop(), never st.rerun():
+        # a rerun empties the browser queue and, when it had not been flushed yet, drops the
+        # redirect (the page then looked signed out but a reload signed the person in again).
+        st.logout()
+        st.stop()
+    st.rerun()

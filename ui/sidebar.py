@@ -82,8 +82,7 @@ def render_user(user: auth.User, settings: Settings, language: str) -> None:
     st.caption(text("signed_in_as", language, who=escape_markdown(who), role=role) if user.name else role)
     if user.signed_in:
         if st.button(text("logout", language), icon=":material/logout:", key="logout"):
-            auth.sign_out()
-            st.rerun()
+            auth.sign_out()  # ends this run
         return
     if auth.oidc_configured():
         if st.button(text("login_oidc", language), icon=":material/login:", key="login-oidc"):

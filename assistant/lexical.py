@@ -74,6 +74,11 @@ class JapaneseTokenizer:
         self._dictionary = Dictionary(dict="core")
         self._mode = SplitMode.B
         self._local = threading.local()
+        # Terms are normalised forms (する → 為る, もの → 物): the stopwords must be too.
+        tok = self._tokenizer()
+        self._stopwords = frozenset(
+            _STOPWORDS | {m.normalized_form() for w in _STOPWORDS if not w.isascii() for m in tok.tokenize(w)}
+        )
 
     def _tokenizer(self) -> Any:
         # Sudachi tokenizers are not thread-safe; keep one per thread.
@@ -81,6 +86,10 @@ class JapaneseTokenizer:
         if tok is None:
             tok = self._local.tok = self._dictionary.create(self._mode)
         return tok
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        return self._stopwords
 
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text)
@@ -94,7 +103,7 @@ class JapaneseTokenizer:
                     terms.extend(_latin_terms(surface))
                     continue
                 term = morpheme.normalized_form().lower()
-                if term not in _STOPWORDS:
+                if term not in self._stopwords:
                     terms.append(term)
         return terms
 
@@ -122,7 +131,7 @@ def _stem(word: str) -> str:
 
 
 #: Bump when tokenisation or the on-disk layout changes: persisted indexes are rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WORDS = "words"
 NGRAMS = "ngrams"
 _NGRAM_SKIP = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -147,7 +156,10 @@ def char_ngrams(text: str, n: int) -> list[str]:
 
 def analyze(text: str, tokens: Sequence[str] | None, ngram: int) -> dict[str, list[str]]:
     """The terms of each field for one text; ``tokens`` are its Sudachi words if known."""
-    words = list(tokens) if tokens is not None else default_tokenizer().tokenize(text)
+    if tokens is None:
+        words = default_tokenizer().tokenize(text)
+    else:  # stored at ingest, perhaps by an older tokenizer
+        words = [t for t in tokens if t not in default_tokenizer().stopwords]
     fields = {WORDS: words}
     if ngram:
         fields[NGRAMS] = char_ngrams(text, ngram)
@@ -375,6 +387,12 @@ class LexicalIndex:
         """Does any live chunk contain ``term``?"""
         rows = self.fields[field].postings(term)[0]
         return bool(len(rows)) and bool(self.alive[rows].any())
+
+    def full_match(self, terms: Sequence[str], field: str = WORDS) -> float:
+        """About the score of a chunk of average length holding each term once: the sum of
+        the terms' idf (a term no chunk holds counts with the largest idf)."""
+        return sum(count * self._idf(self.fields[field].postings(term)[0])
+                   for term, count in Counter(terms).items())  # fmt: skip
 
     def idf_of(self, term: str, field: str = WORDS) -> float:
         return self._idf(self.fields[field].postings(term)[0])

@@ -72,7 +72,11 @@ _EN_LEAD = re.compile(
 ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "price": (
         re.compile(
-            r"価格|値段|料金|費用|いくら|コスト|ライセンス料|\bprice|\bcost|\bhow much does|\bfee", re.I
+            # "cost" alone may ask how a cost behaves (「コストはどうなりますか」): an amount is
+            # wanted only with a word that asks for one
+            r"価格|値段|料金|いくら|ライセンス料|(?:費用|コスト)(?:は|が)(?:いくら|どのくらい|どれくらい|何円)|"
+            r"\bprice|\bhow much does|\bhow much is|\bwhat (?:is|are) the (?:cost|fee)|\bfee",
+            re.I,
         ),
         re.compile(
             r"[0-9０-９][0-9,０-９.]*\s*[千万億兆]*\s*(?:円|ドル|ユーロ|ポンド)|[$¥€£]\s*[0-9]|無料|有料|\bfree\b|USD|JPY|EUR",

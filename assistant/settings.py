@@ -273,6 +273,12 @@ class Settings(BaseSettings):
         default=3, ge=0, le=4, description="Character n-gram size of the second BM25 field; 0 turns it off."
     )
     ngram_weight: float = Field(default=1.0, ge=0, description="Fusion weight of the n-gram BM25 field.")
+    lexical_strength: float = Field(
+        default=0.2,  # tuned on the seed development split; checked on the JSQuAD dev half
+        ge=0,
+        description="A lexical field gets its full fusion weight when its best hit scores this "
+        "share of a full match of the question, proportionally less below; 0 turns it off.",
+    )
     lexical_persist: bool = Field(
         default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."
     )

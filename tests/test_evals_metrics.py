@@ -171,6 +171,16 @@ def test_f1_tokenises_each_text_by_its_own_language() -> None:
     assert m.exact_match("Kata Containers [1]", ["kata containers"]) == 1.0
 
 
+def test_japanese_punctuation_and_brackets_end_a_latin_word() -> None:
+    # Japanese text has no spaces: 「、」 and brackets are where a Latin word ends.
+    line = "代表製品 — タイプ2（ホスト型）: VirtualBox、VMware Workstation [2]"
+    assert "virtualbox" in m.f1_tokens(line)
+    assert m.contains_reference(line, ["VirtualBox"]) == 1.0
+    assert m.contains_reference("導入されたカーネル: 3.8（2013年） [1]", ["3.8"]) == 1.0
+    assert m.contains_reference("導入されたカーネル: 3.18（2014年） [1]", ["3.8"]) == 0.0
+    assert m.f1_tokens("1,000 /etc/subuid") == ["1000", "etcsubuid"]  # within a word: unchanged
+
+
 def test_faithfulness_splits_sentences_on_citation_marks_and_line_ends() -> None:
     passages = [
         P(text="| **起動速度** | 高速（秒単位） | 低速（分単位） |", cited=True),

@@ -65,6 +65,20 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     assert not next(u for u in english if u.text.startswith("Tea")).antecedent
     assert is_anaphoric("そのため、効率が良い。") and is_anaphoric("Therefore it works.")
     assert not is_anaphoric("Green tea is light.")
+    # "Both" points back to the things named before it.
+    both = passage_units("緑茶と紅茶は同じ茶の木から作られる。どちらも水色で区別できる。", 1)
+    assert next(u for u in both if u.text.startswith("どちらも")).antecedent.startswith("緑茶と紅茶")
+    assert is_anaphoric("Both are sold as loose leaves.") and is_anaphoric("いずれも手順は同じ。")
+
+
+def test_a_sentence_that_states_something_before_a_contrast_is_not_meta() -> None:
+    from assistant.answerers.extractive import is_meta
+
+    assert is_meta("両者には大きな違いがあります。")
+    assert is_meta("The two methods differ in important ways.")
+    # the first clause states a fact; only the second says that something differs
+    assert not is_meta("どちらも茶葉から作りますが、加工の仕方に大きな違いがあります。")
+    assert not is_meta("Both are made from tea leaves, but they differ in processing.")
 
 
 # --- question types ------------------------------------------------------------------
@@ -91,6 +105,14 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
 )
 def test_question_types(question: str, kind: str) -> None:
     assert analyse(question).kind == kind
+
+
+def test_a_cost_is_asked_for_only_as_an_amount() -> None:
+    assert analyse("紅茶一杯の費用はいくらですか？").ask == "price"
+    assert analyse("What is the cost of a tea tasting?").ask == "price"
+    # how a cost behaves is not a price question: no price need be in the documents
+    assert analyse("茶葉を保存しないと、コストはどうなりますか？").ask == ""
+    assert analyse("How can the cost of storing tea be reduced?").ask == ""
 
 
 def test_sides_and_asks() -> None:

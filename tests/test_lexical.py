@@ -14,6 +14,18 @@ def test_particles_dropped_and_english_lowercased_and_singular() -> None:
     assert "docker" in tokens and "container" in tokens
 
 
+def test_light_verbs_and_formal_nouns_are_dropped_in_any_spelling() -> None:
+    # Terms are normalised forms (した → 為る): the stopwords must be matched the same way.
+    tokens = default_tokenizer().tokenize("保存したものがあります。できることはない")
+    assert tokens == ["保存", "出来る"], tokens
+
+
+def test_tokens_stored_by_an_older_tokenizer_lose_their_stopwords() -> None:
+    from assistant.lexical import analyze
+
+    assert analyze("", ["保存", "為る", "物", "有る"], 0)[WORDS] == ["保存"]
+
+
 def test_bm25_ranks_the_matching_document_first() -> None:
     tok = default_tokenizer()
     docs = {

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexMismatchError
+from assistant.lexical import WORDS, default_tokenizer
 from assistant.pipeline import Assistant
-from assistant.retrieval import fuse
+from assistant.retrieval import fuse, lexical_strength
 from assistant.splitting import header_format
 
 
@@ -27,6 +28,22 @@ def test_score_fusion_keeps_the_margins() -> None:
     assert max(fused, key=lambda i: fused[i]["score"]) == "a"
     only_lexical = fuse(dense, lexical, "score", 0.0, 1.0, 60)
     assert max(only_lexical, key=lambda i: only_lexical[i]["score"]) == "c"
+
+
+def test_a_weak_lexical_match_does_not_get_full_weight(bot: Assistant) -> None:
+    # An English question over a Japanese document shares one or two Latin words with
+    # it; min-max normalisation alone gives its best lexical hit full weight.
+    bot.ingest()
+    question = "Which Windows containers cannot run on a Linux host?"
+    tokens = default_tokenizer().tokenize(question)
+    index = bot.retriever.lexical_index()
+    hits = index.search(WORDS, tokens, 5)
+    assert hits, "the question shares words with the document"
+    full = index.full_match(tokens, WORDS)
+    assert 0 < hits[0][1] < full
+    assert lexical_strength(hits, full, 1.0) == pytest.approx(hits[0][1] / full)
+    assert lexical_strength(hits, full, hits[0][1] / full) == 1.0  # reaching the bar: full weight
+    assert lexical_strength([], full, 0.2) == 1.0
 
 
 @pytest.mark.parametrize("fusion", ["rrf", "score"])

@@ -12,7 +12,8 @@ sentences with the sentence they refer to). Each unit is scored by
 - the question type (`assistant.questions`): cells for values, rows for
   comparisons, items for lists, reason sentences for why, defining sentences for
   definitions (``BONUS``), and a penalty for meta sentences that only say that
-  something differs, matters or exists (``META_PENALTY``);
+  something differs, matters or exists (``META_PENALTY``; not when a clause before a
+  contrast states something: 「どちらも…を提供しますが、…に違いがあります」);
 - a small prior for earlier passages (the retriever's order).
 
 The best units are shaped into an answer (`assistant.answerers.compose`) and streamed
@@ -64,6 +65,7 @@ _META = re.compile(
     r"\b(?:differ|differences?|important|matters?)\b",
     re.IGNORECASE,
 )
+_CONTRAST = re.compile(r"(?:が|けれど(?:も)?|ものの)、|\b(?:but|while|whereas|although)\b", re.IGNORECASE)
 _VALUE = re.compile(r"[0-9０-９]|数(?:秒|分|時間|日|[KMGT]B|十|百|千|万)|[（(][^）)]{1,30}[）)]")
 _REASON = re.compile(
     r"ため|ので|から[、。]|により|によって|結果|\bbecause\b|\bsince\b|\bdue to\b|\bso that\b|\bas a result\b",
@@ -164,11 +166,20 @@ class ExtractiveAnswerer:
         return matrix @ query
 
 
+def is_meta(text: str) -> bool:
+    """Does the sentence only say that something differs, matters or exists? Not when it
+    gives a value, nor when a clause before a contrast (…が、/ but …) states something."""
+    meta = _META.search(text)
+    if not meta or _VALUE.search(text):
+        return False
+    return not _CONTRAST.search(text[: meta.start()])
+
+
 def _shape_bonus(asked: Question, unit: Unit) -> float:
     """What the question type prefers, and the penalty for saying only that something differs."""
     text = unit.reader_text
     bonus = 0.0
-    if _META.search(unit.text) and not _VALUE.search(unit.text) and unit.kind == "sentence":
+    if is_meta(unit.text) and unit.kind == "sentence":
         bonus -= META_PENALTY * (2 if asked.kind == "comparison" else 1)
     if len(unit.text) < 8:
         bonus -= BONUS / 2

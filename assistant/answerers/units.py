@@ -8,8 +8,9 @@ A passage (Markdown) becomes units a reader can understand on their own:
   a colon above it, or the parent item of a nested list) and the heading path that
   names its subject;
 - a **sentence**, together with the sentence before it when it opens with a
-  demonstrative or a connective (これにより・そのため・この・それ / This, It,
-  Therefore …): the pattern classes below, not words of any corpus.
+  demonstrative, a connective or a word for "both" (これにより・そのため・この・それ・
+  どちらも / This, It, Therefore, Both …): the pattern classes below, not words of any
+  corpus.
 
 Markdown markup (emphasis, links, images, code marks) is removed from everything a
 reader sees. Every unit's text is made only of the passage's own words, so an answer
@@ -38,11 +39,12 @@ _COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
 # English pronouns and discourse connectives at the start of the sentence.
 ANAPHORA_JA = re.compile(
     r"^(?:[こそ](?:れ|の|う|ちら|こ)|こうした|そうした|このため|そのため|したがって|従って|よって|"
-    r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが])"
+    r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが]|"
+    r"どちらも|いずれも|どれも|両者|両方)"
 )
 ANAPHORA_EN = re.compile(
     r"^(?:this|that|these|those|it|its|they|their|such|therefore|thus|hence|so|consequently|"
-    r"as a result|because of this|however|also|moreover|in addition|in contrast)\b",
+    r"as a result|because of this|however|also|moreover|in addition|in contrast|both|either|neither)\b",
     re.IGNORECASE,
 )
 

@@ -46,9 +46,9 @@ IGNORED = frozenset(
 IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")
 
 # Bumped whenever a metric's definition changes: runs scored differently are not mixed.
-METRICS_VERSION = (
-    4  # 3: ranking metrics in retrieval order; 4: faithfulness piece by piece, frame lines skipped
-)
+# 3: ranking metrics in retrieval order; 4: faithfulness piece by piece, frame lines skipped;
+# 5: Japanese punctuation and brackets end a Latin word in answer tokens (f1, contains-reference)
+METRICS_VERSION = 5
 
 
 def _value(value: Any) -> Any:

@@ -23,8 +23,12 @@ from assistant.types import ANSWER_FRAME, Passage
 _JAPANESE = textutil.JAPANESE
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _CLAUSE = re.compile(r"[、；;|｜]")
+# A Japanese character is a token; a run of other characters is a word. Japanese text has no
+# spaces, so its punctuation (、。「」…) and brackets end a word too: 「VirtualBox、VMware」 is
+# two words, 「3.8（2013年）」 is "3.8" then "2013".
 _TOKEN = re.compile(
-    r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]|[^\s\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+"
+    r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]"
+    r"|[^\s\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f()\[\]{}]+"
 )
 _ARTICLE_WORDS = frozenset({"a", "an", "the"})
 # Where a composed answer line joins pieces from different places (heading — label: value / …).

@@ -159,7 +159,8 @@ def analyze(text: str, tokens: Sequence[str] | None, ngram: int) -> dict[str, li
     if tokens is None:
         words = default_tokenizer().tokenize(text)
     else:  # stored at ingest, perhaps by an older tokenizer
-        words = [t for t in tokens if t not in default_tokenizer().stopwords]
+        stopwords = default_tokenizer().stopwords
+        words = [t for t in tokens if t not in stopwords]
     fields = {WORDS: words}
     if ngram:
         fields[NGRAMS] = char_ngrams(text, ngram)

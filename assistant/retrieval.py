@@ -97,8 +97,9 @@ class Retriever:
         tokens = self._tokenizer.tokenize(question)
         lexical = bm25.search(WORDS, tokens, s.candidates)
         ngrams: list[tuple[str, float]] = []
+        grams = char_ngrams(question, s.lexical_ngram) if s.lexical_ngram else []
         if NGRAMS in bm25.fields and s.ngram_weight > 0:
-            ngrams = bm25.search(NGRAMS, char_ngrams(question, s.lexical_ngram), s.candidates)
+            ngrams = bm25.search(NGRAMS, grams, s.candidates)
         timings["lexical_search"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -110,8 +111,7 @@ class Retriever:
             # lexical field by how much of a full match its best hit reaches.
             lexical_weight *= lexical_strength(lexical, bm25.full_match(tokens, WORDS), s.lexical_strength)
             if ngrams:
-                full = bm25.full_match(char_ngrams(question, s.lexical_ngram), NGRAMS)
-                ngram_weight *= lexical_strength(ngrams, full, s.lexical_strength)
+                ngram_weight *= lexical_strength(ngrams, bm25.full_match(grams, NGRAMS), s.lexical_strength)
         fused = fuse(dense, lexical, s.fusion, s.dense_weight, lexical_weight, s.rrf_k,
                      ngrams=ngrams, ngram_weight=ngram_weight)  # fmt: skip
         top = sorted(fused.items(), key=lambda item: -item[1]["score"])[:k]

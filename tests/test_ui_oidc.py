@@ -133,6 +133,22 @@ def assert_admin(page) -> None:  # type: ignore[no-untyped-def]
     expect(sidebar.get_by_text("フィードバック", exact=True)).to_be_visible()
 
 
+def sign_in_admin(page, idp: StandinProcess) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, idp, ADMIN, name="Alice Admin")
+    playwright_api.expect(
+        page.get_by_test_id("stSidebar").get_by_text("Alice Admin（管理者）")
+    ).to_be_visible()
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    """「ログアウト」, once the page is idle; the page shows the sign-in button again."""
+    expect = playwright_api.expect
+    expect(page.get_by_test_id("stApp")).not_to_have_attribute("data-test-script-state", "running")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("button", name="ログアウト").click()
+    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible(timeout=30_000)
+
+
 def test_a_visitor_who_has_not_signed_in_is_a_viewer_offered_single_sign_on(page, oidc_app) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
     sidebar = page.get_by_test_id("stSidebar")
@@ -148,9 +164,7 @@ def test_a_visitor_who_has_not_signed_in_is_a_viewer_offered_single_sign_on(page
 def test_an_admin_signs_in_with_the_provider(page, oidc_app) -> None:  # type: ignore[no-untyped-def]
     expect = playwright_api.expect
     idp = oidc_app[1]
-    sidebar = page.get_by_test_id("stSidebar")
-    sign_in(page, idp, ADMIN, name="Alice Admin")
-    expect(sidebar.get_by_text("Alice Admin（管理者）")).to_be_visible()
+    sign_in_admin(page, idp)
     assert_admin(page)
     assert ("token", ADMIN) in idp.events and ("pkce", "S256") in idp.events
     # the identity cookie keeps a new tab (a new Streamlit session) signed in
@@ -158,10 +172,7 @@ def test_an_admin_signs_in_with_the_provider(page, oidc_app) -> None:  # type: i
     other.goto(oidc_app[0])
     expect(other.get_by_test_id("stSidebar").get_by_text("Alice Admin（管理者）")).to_be_visible()
     other.close()
-    # 「ログアウト」 signs out of this page at once.
-    expect(page.get_by_test_id("stApp")).not_to_have_attribute("data-test-script-state", "running")
-    sidebar.get_by_role("button", name="ログアウト").click()
-    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible(timeout=30_000)
+    sign_out(page)  # 「ログアウト」 signs out of this page at once
     assert_viewer(page)
 
 
@@ -171,12 +182,9 @@ def test_sign_out_lasts_after_a_reload(page, oidc_app) -> None:  # type: ignore[
     expect = playwright_api.expect
     idp = oidc_app[1]
     sidebar = page.get_by_test_id("stSidebar")
-    sign_in(page, idp, ADMIN, name="Alice Admin")
-    expect(sidebar.get_by_text("Alice Admin（管理者）")).to_be_visible()
-    expect(page.get_by_test_id("stApp")).not_to_have_attribute("data-test-script-state", "running")
+    sign_in_admin(page, idp)
     logouts = idp.events.count(("logout", CLIENT_ID))
-    sidebar.get_by_role("button", name="ログアウト").click()
-    expect(sidebar.get_by_role("button", name=SSO)).to_be_visible(timeout=30_000)
+    sign_out(page)
     for _ in range(100):  # the browser went through the provider's logout, and back
         if idp.events.count(("logout", CLIENT_ID)) > logouts:
             break

@@ -99,13 +99,29 @@ class JapaneseTokenizer:
                 surface = morpheme.surface().strip().lower()
                 if not surface or morpheme.part_of_speech()[0] in _SKIP_POS:
                     continue
-                if surface.isascii():
+                if surface.isascii() or (surface := fold_latin(surface)).isascii():
                     terms.extend(_latin_terms(surface))
                     continue
                 term = morpheme.normalized_form().lower()
                 if term not in self._stopwords:
                     terms.append(term)
         return terms
+
+
+def fold_latin(text: str) -> str:
+    """Latin letters without their accents ("Gospić" → "Gospic", "café" → "cafe"), so a
+    question typed without them finds the text. Other scripts are left alone (decomposing
+    kana would split off their voicing marks)."""
+    return _ACCENTED.sub(_strip_marks, text)
+
+
+def _strip_marks(match: re.Match[str]) -> str:
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", match.group(0)) if not unicodedata.combining(ch)
+    )
+
+
+_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]+")
 
 
 def _latin_terms(surface: str) -> list[str]:
@@ -131,7 +147,7 @@ def _stem(word: str) -> str:
 
 
 #: Bump when tokenisation or the on-disk layout changes: persisted indexes are rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 WORDS = "words"
 NGRAMS = "ngrams"
 _NGRAM_SKIP = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -145,7 +161,7 @@ def default_tokenizer() -> JapaneseTokenizer:
 def char_ngrams(text: str, n: int) -> list[str]:
     """Overlapping character n-grams of each run of word characters (NFKC, lower-cased)."""
     out: list[str] = []
-    for run in _NGRAM_SKIP.split(unicodedata.normalize("NFKC", text).lower()):
+    for run in _NGRAM_SKIP.split(fold_latin(unicodedata.normalize("NFKC", text).lower())):
         if len(run) <= n:
             if run:
                 out.append(run)
@@ -160,11 +176,17 @@ def analyze(text: str, tokens: Sequence[str] | None, ngram: int) -> dict[str, li
         words = default_tokenizer().tokenize(text)
     else:  # stored at ingest, perhaps by an older tokenizer
         stopwords = default_tokenizer().stopwords
-        words = [t for t in tokens if t not in stopwords]
+        words = [word for token in tokens for word in _refold(token) if word not in stopwords]
     fields = {WORDS: words}
     if ngram:
         fields[NGRAMS] = char_ngrams(text, ngram)
     return fields
+
+
+def _refold(token: str) -> list[str]:
+    """A stored token as today's tokenizer would give it (accents folded)."""
+    folded = fold_latin(token)
+    return [token] if folded == token else _latin_terms(folded)
 
 
 @dataclass

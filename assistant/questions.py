@@ -64,6 +64,14 @@ _MEASURE = re.compile(
     r"\bhow (?:long|much|many|big|large|fast|far|often|heavy|hot|warm)\b",
     re.IGNORECASE,
 )
+# Questions whose answer is a name (a person, a place, an organisation): 誰・どこ / who, where,
+# "in what country" … An answer unit should then name something the question does not.
+_NAMED = re.compile(
+    r"誰|だれ|どなた|どこ|どの(?:国|都市|町|市|地域|場所|会社|企業|人物|団体)|何という|"
+    r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:country|city|town|state|region|place|person|"
+    r"company|organi[sz]ation|team|language|nationality|river|university|group|party|religion)\b",
+    re.IGNORECASE,
+)
 _EN_LEAD = re.compile(
     r"^(?:what|how|which|why|when|where|who|does|do|is|are|can|the|a|an|between|of)\s+", re.I
 )
@@ -147,6 +155,7 @@ class Question:
     term: str = ""  # the term a definition question asks about
     ask: str = ""  # a key of ASKS, when the question wants that kind of fact
     measure: bool = False  # how long / how much / どのくらい: a value with a quantity is wanted
+    named: bool = False  # who / where / 誰 / どこ: the answer is a name the question does not give
 
 
 def analyse(question: str) -> Question:
@@ -154,6 +163,7 @@ def analyse(question: str) -> Question:
     q = question.strip().rstrip("。")
     sides = _sides(q)
     measure = bool(_MEASURE.search(q))
+    named = bool(_NAMED.search(q))
     ask = next((name for name, (asked, _) in ASKS.items() if asked.search(q)), "")
     if _WHY.search(q):
         kind = "why"
@@ -171,9 +181,9 @@ def analyse(question: str) -> Question:
         if definition:
             term = next((g for g in definition.groupdict().values() if g), "").strip(" 「」『』\"'")
         if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
-            return Question(question, "definition", sides, term, ask, measure)
+            return Question(question, "definition", sides, term, ask, measure, named)
         kind = "value"
-    return Question(question, kind, sides if kind in {"comparison", "which"} else [], "", ask, measure)
+    return Question(question, kind, sides if kind in {"comparison", "which"} else [], "", ask, measure, named)
 
 
 def fact_present(ask: str, text: str) -> bool:

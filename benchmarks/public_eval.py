@@ -6,7 +6,7 @@
     python benchmarks/public_eval.py --paragraphs 300 --questions 300   # a quick sample
 
 The search always runs over every paragraph of the file (or of the --paragraphs
-sample). ``--split dev|test`` keeps JSQuAD's questions of one half of the articles
+sample). ``--split dev|test`` keeps the questions of one half of the articles
 (by a hash of the title, `assistant.evals.squad.title_split`): tune on dev, report test.
 
 Each paragraph becomes a Markdown file (title in front matter) under
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "--split",
         choices=["dev", "test", "all"],
         default="all",
-        help="JSQuAD: questions of one half (by title)",
+        help="questions of one half of the articles (by a hash of the title): tune on dev, report test",
     )
     parser.add_argument("--embedder", help="provider:model (default: the configured embedder)")
     parser.add_argument("--top-k", type=int, default=5)
@@ -91,7 +91,7 @@ def format_table(summaries: dict[str, dict], split: str) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name, s in summaries.items():
         values = ["–" if (v := s["metrics"].get(m)) is None else f"{v:.3f}" for m in SHOWN]
-        cells = [name, split if name == "jsquad" else "sample", str(s["corpus"]["documents"]),
+        cells = [name, split, str(s["corpus"]["documents"]),
                  str(s["counts"]["questions"]), *values]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -104,7 +104,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     )
     if args.full:
         questions = None
-    split = args.split if name == "jsquad" else "all"
+    split = args.split
     work = args.cache / name
     conversion = convert(DATASETS[name], work, paragraphs=paragraphs, questions=questions, split=split)
     overrides = {"embedder": args.embedder, "top_k": args.top_k}

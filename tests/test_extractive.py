@@ -127,6 +127,46 @@ def test_sides_and_asks() -> None:
 # --- answers through the pipeline ------------------------------------------------------
 
 
+def _answer(question: str, text: str) -> str:
+    """The offline answer from one hand-made passage (fake embedder: the words decide)."""
+    from assistant.answerers.extractive import ExtractiveAnswerer
+    from assistant.embedders import get_embedder
+    from assistant.text import detect_language
+    from assistant.types import Note, Passage
+
+    answerer = ExtractiveAnswerer(settings=load_settings(), embedder=get_embedder("fake:256"))
+    passage = Passage("a", text, "/d/a.md", "", [], number=1, rank=1)
+    pieces = answerer.stream(question, [passage], detect_language(question))
+    return "".join(p for p in pieces if not isinstance(p, Note))
+
+
+def test_a_sentence_that_restates_the_question_is_followed_by_the_fact() -> None:
+    # The sentence closest to the question only says it again; the name asked for follows.
+    text = "茶葉は朝に摘まれる。茶葉を摘んだ直後に蒸す工程がある。これを殺青と呼ぶ。蒸した葉は揉まれる。"
+    assert "殺青" in _answer("茶葉を摘んだ直後に蒸す工程を何という？", text)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "name"),
+    [
+        (
+            "Who built the first water mill in the valley?",
+            "The first water mill in the valley was built long ago and still stands. "
+            "Tomas Berg built a water mill in the valley. The mill grinds wheat.",
+            "Tomas Berg",
+        ),
+        (
+            "谷で最初の水車小屋を建てたのは誰？",
+            "谷で最初の水車小屋は古くに建てられ、今も残っている。田中一郎が谷に水車小屋を建てた。小屋では小麦を挽く。",
+            "田中一郎",
+        ),
+    ],
+)
+def test_who_questions_prefer_the_sentence_that_names_someone(question: str, text: str, name: str) -> None:
+    assert analyse(question).named
+    assert name in _answer(question, text).splitlines()[0]
+
+
 def test_value_question_answers_with_the_table_cell(docs_bot: Assistant) -> None:
     answer = docs_bot.ask("電気自動車の航続距離はどのくらい？")
     assert not answer.refused

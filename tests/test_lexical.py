@@ -26,6 +26,21 @@ def test_tokens_stored_by_an_older_tokenizer_lose_their_stopwords() -> None:
     assert analyze("", ["保存", "為る", "物", "有る"], 0)[WORDS] == ["保存"]
 
 
+def test_a_question_without_accents_finds_the_accented_word() -> None:
+    tok = default_tokenizer()
+    assert (
+        tok.tokenize("Zoë moved to Gospić")
+        == tok.tokenize("Zoe moved to Gospic")
+        == ["zoe", "moved", "gospic"]
+    )
+    # kana keep their voicing marks; stored tokens of an older index are folded the same way
+    assert tok.tokenize("ガバナンス") == ["ガバナンス"]
+    from assistant.lexical import analyze, char_ngrams
+
+    assert analyze("", ["gospić", "ガバナンス"], 0)[WORDS] == ["gospic", "ガバナンス"]
+    assert char_ngrams("Gospić", 3) == char_ngrams("gospic", 3)
+
+
 def test_bm25_ranks_the_matching_document_first() -> None:
     tok = default_tokenizer()
     docs = {

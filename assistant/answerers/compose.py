@@ -88,6 +88,10 @@ _INNER_EN = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
 def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     best = ranked[0]
     lines = [_line(best)]
+    if best.restates and (follower := _next_sentence(best, units)) is not None:
+        # The best sentence only says again what the question says (「…場合がある。」 for
+        # 「…場合を何という？」): the fact asked for follows it (「これを…と呼ぶ。」).
+        return [_line(follower)] if follower.antecedent == best.text else [_line(best), _line(follower)]
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
             break
@@ -186,6 +190,17 @@ def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -
 
 def _definition(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     return [_line(ranked[0])]
+
+
+def _next_sentence(unit: Unit, units: Sequence[Unit]) -> Unit | None:
+    return next(
+        (
+            u
+            for u in units
+            if u.group == unit.group and u.kind == "sentence" and u.position == unit.position + 1
+        ),
+        None,
+    )
 
 
 def _entity(question: Question, unit: Unit) -> str:

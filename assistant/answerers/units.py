@@ -65,6 +65,7 @@ class Unit:
     antecedent: str = ""  # the sentence a demonstrative points to
     group: str = ""  # units of one list or one table share a group
     score: float = 0.0
+    restates: bool = False  # its own words are the question's: the fact asked for lies beside it
 
     @property
     def match_text(self) -> str:

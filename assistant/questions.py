@@ -94,12 +94,16 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(
             r"いつ(?:です|でした|でしょう|頃|ごろ|から|まで|に|リリース|発表|登場|開始|始ま|作られ|生まれ|誕生|発売|公開)|何年|何月|何日|日付|年代|"
-            r"リリース日|\bwhen (?:was|were|did)\b|\bwhat year|\bwhich year|\b(?:release )?date\b",
+            # "date" as the noun asked for ("what date", "the release date"), not the verb
+            # ("used to date rock formations")
+            r"リリース日|\bwhen (?:was|were|did)\b|\bwhat year|\bwhich year|"
+            r"\b(?:what|which|the|release|launch) date\b|\bdate (?:of|when)\b",
             re.I,
         ),
         re.compile(
             r"[0-9０-９]{2,4}\s*年|[0-9]{4}[-/][0-9]{1,2}|\b(?:1[89]|20)[0-9]{2}\b|"
-            r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|明治|大正|昭和|平成|令和|世紀",
+            r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|明治|大正|昭和|平成|令和|世紀|"
+            r"\b[0-9]{1,2}(?:st|nd|rd|th) century\b|\b[0-9]{3,4}0s\b",
             re.I,
         ),
     ),

@@ -115,6 +115,14 @@ def test_a_cost_is_asked_for_only_as_an_amount() -> None:
     assert analyse("How can the cost of storing tea be reduced?").ask == ""
 
 
+def test_a_date_is_asked_for_as_a_noun_and_found_as_a_century_or_decade() -> None:
+    assert analyse("What is the release date of the first kettle?").ask == "date"
+    assert analyse("Which method was used to date the old teapots?").ask == ""  # the verb
+    assert fact_present("date", "Tea houses spread in the 17th century.")
+    assert fact_present("date", "Tea bags became common in the 1920s.")
+    assert not fact_present("date", "Tea houses spread across the country.")
+
+
 def test_sides_and_asks() -> None:
     assert analyse("EVとガソリン車の補給時間の違いは？").sides == ["EV", "ガソリン車"]
     assert analyse("What is the price of a car?").ask == "price"

@@ -207,10 +207,11 @@ def test_an_admin_upload_is_ingested_by_the_service(page: Any, app: dict[str, An
     note = app["data"].parent / "lighthouse.en.md"
     note.write_text("# The Kujira lighthouse\n\nThe Kujira lighthouse is painted orange and white.\n")
     uploader.locator("input[type=file]").set_input_files(str(note))
-    sidebar.get_by_role("button", name="取り込む").click()
-    expect(
-        sidebar.get_by_test_id("stAlertContentSuccess").filter(has_text="lighthouse.en.md")
-    ).to_be_visible()
+    expect(uploader).to_contain_text("lighthouse.en.md")  # listed: the upload has started
+    sidebar.get_by_role("button", name="取り込む").click()  # enabled once the upload is done
+    expect(sidebar.get_by_test_id("stAlertContentSuccess").filter(has_text="lighthouse.en.md")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     documents = httpx.get(f"{service.url}/v1/documents", headers=headers, timeout=30).json()["data"]
     assert [d for d in documents if d["source"].endswith("lighthouse.en.md") and d["chunks"] > 0]

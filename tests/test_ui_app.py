@@ -267,6 +267,8 @@ def test_upload_problems_are_explained_in_the_interface_language(indexed: Path) 
     for message in [e.value for e in at.sidebar.error]:
         assert not re.search(r"[A-Za-z]{4,}", message.split(":")[-1]), message  # no English reasons
     assert [m.value for m in at.sidebar.metric] == ["1", "10"]
+    button(at, "取り込む").click().run()  # pressed before any file was chosen (or had arrived)
+    assert any("取り込むファイルがありません" in w.value for w in at.sidebar.warning)
 
 
 def test_document_markdown_is_rendered_safely(indexed: Path) -> None:

@@ -289,6 +289,7 @@ def test_admin_signs_in_and_sees_upload_errors_in_view(page, app) -> None:  # ty
     bad = app[1].parent / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4 not really a pdf")
     uploader.locator("input[type=file]").set_input_files(str(bad))
+    expect(uploader).to_contain_text("scan.pdf")
     sidebar.get_by_role("button", name="取り込む").click()
     error = sidebar.get_by_test_id("stAlertContentError").filter(has_text="scan.pdf")
     expect(error).to_be_in_viewport()

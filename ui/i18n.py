@@ -143,6 +143,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "upload_button": {"ja": "取り込む", "en": "Ingest"},
     "choose_files": {"ja": "ファイルを選ぶ", "en": "Choose files"},
+    "no_files": {
+        "ja": "取り込むファイルがありません。「ファイルを選ぶ」で選び、名前が表示されてから「取り込む」を押してください。",
+        "en": "No file to ingest. Choose files, and press Ingest once their names are shown.",
+    },
     "ingesting": {"ja": "{name} を取り込んでいます…", "en": "Ingesting {name}…"},
     "ingested": {
         "ja": "{name} を取り込みました（{chunks} チャンク）。すぐに検索できます。",

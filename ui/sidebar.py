@@ -155,6 +155,8 @@ def render_upload(bot: AssistantLike, language: str) -> None:
                 ingest_upload(bot, file.name, file.getvalue(), language)
             # the outcome is below the fold of a long sidebar: bring it into view (a constant script)
             st.html(_SCROLL_TO_RESULTS, unsafe_allow_javascript=True, width="content")
+    elif submitted:
+        results.warning(text("no_files", language), icon=":material/upload_file:")
     if st.button(text("rebuild", language), help=text("rebuild_help", language), icon=":material/refresh:"):
         rebuild(bot, language)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.errors import AssistantError, IndexMismatchError, LoaderError
-from assistant.lexical import default_tokenizer
+from assistant.lexical import TOKENIZER_VERSION, default_tokenizer
 from assistant.lexical_store import LexicalStore
 from assistant.loading import Document, load_bytes, safe_name, scan_dir
 from assistant.settings import Settings
@@ -304,6 +304,7 @@ class _Run:
             "file_hash": doc.content_hash,
             "n_chunks": n_chunks,
             "tokens": " ".join(tokens),
+            "tokenizer": TOKENIZER_VERSION,
             "seq": int(self.manifest.get("seq", 0)),
             "root": root,
             "owner": self.owner,

@@ -2,8 +2,9 @@
 
 **Words.** Japanese text is cut into words by Sudachi (its dictionary ships as a
 package) and each word is reduced to Sudachi's normalised form, so サーバー and
-サーバ, or 引越し and 引っ越し, match. Latin words are lower-cased. Particles,
-auxiliaries, symbols and whitespace are dropped.
+サーバ, or 引越し and 引っ越し, match. Latin words are lower-cased, lose their accents
+(Gospić = Gospic) and, from four letters, are cut to their English Snowball stem
+(worked = work). Particles, auxiliaries, symbols and whitespace are dropped.
 
 **Character n-grams.** The same text (NFKC, lower-cased, without whitespace and
 punctuation) cut into overlapping n-grams, so a word Sudachi splits differently
@@ -87,10 +88,6 @@ class JapaneseTokenizer:
             tok = self._local.tok = self._dictionary.create(self._mode)
         return tok
 
-    @property
-    def stopwords(self) -> frozenset[str]:
-        return self._stopwords
-
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text)
         terms: list[str] = []
@@ -134,20 +131,26 @@ def _latin_terms(surface: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    """A light English stemmer: plurals only, so that "containers" matches "container"."""
+    """English words by their Snowball (Porter 2) stem, so that "worked" finds "work" and
+    "containers" "container"; short words, codes and versions are kept as written."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:  # Snowball stemmers keep state while they work: one per thread
+        import snowballstemmer
+
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
+
+
+_stemmers = threading.local()
 
 
 #: Bump when tokenisation or the on-disk layout changes: persisted indexes are rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+#: Bump when the tokenizer's terms change: tokens stored at ingest by another version are
+#: not used, the chunk's text is tokenized again.
+TOKENIZER_VERSION = 2
 WORDS = "words"
 NGRAMS = "ngrams"
 _NGRAM_SKIP = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -171,22 +174,12 @@ def char_ngrams(text: str, n: int) -> list[str]:
 
 
 def analyze(text: str, tokens: Sequence[str] | None, ngram: int) -> dict[str, list[str]]:
-    """The terms of each field for one text; ``tokens`` are its Sudachi words if known."""
-    if tokens is None:
-        words = default_tokenizer().tokenize(text)
-    else:  # stored at ingest, perhaps by an older tokenizer
-        stopwords = default_tokenizer().stopwords
-        words = [word for token in tokens for word in _refold(token) if word not in stopwords]
-    fields = {WORDS: words}
+    """The terms of each field for one text; ``tokens`` are its words if this tokenizer
+    version stored them at ingest."""
+    fields = {WORDS: list(tokens) if tokens is not None else default_tokenizer().tokenize(text)}
     if ngram:
         fields[NGRAMS] = char_ngrams(text, ngram)
     return fields
-
-
-def _refold(token: str) -> list[str]:
-    """A stored token as today's tokenizer would give it (accents folded)."""
-    folded = fold_latin(token)
-    return [token] if folded == token else _latin_terms(folded)
 
 
 @dataclass

@@ -36,7 +36,15 @@ from typing import Any
 from filelock import FileLock
 
 from assistant import changes
-from assistant.lexical import FORMAT_VERSION, NGRAMS, WORDS, IndexedDoc, LexicalIndex, analyze
+from assistant.lexical import (
+    FORMAT_VERSION,
+    NGRAMS,
+    TOKENIZER_VERSION,
+    WORDS,
+    IndexedDoc,
+    LexicalIndex,
+    analyze,
+)
 from assistant.settings import Settings
 from assistant.splitting import contextual_text
 from assistant.store import ChromaStore, StoredChunk
@@ -52,7 +60,8 @@ def indexed_doc(chunk: StoredChunk, ngram: int, header: bool) -> IndexedDoc:
     path = split_heading(heading)
     text = contextual_text(chunk.text, str(meta.get("title") or ""), path, header)
     stored = meta.get("tokens")
-    tokens = (stored.split(" ") if stored else []) if isinstance(stored, str) else None
+    current = meta.get("tokenizer") == TOKENIZER_VERSION  # else stored by an older tokenizer
+    tokens = (stored.split(" ") if stored else []) if isinstance(stored, str) and current else None
     return IndexedDoc(chunk.id, str(meta.get("source", "")), analyze(text, tokens, ngram))
 
 

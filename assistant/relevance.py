@@ -40,6 +40,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 from assistant.embedders import Embedder
@@ -204,6 +205,15 @@ _GENERAL_NOUNS = {
     "amount", "number", "value", "step", "aspect", "time", "day", "date", "year", "hour", "place",
     "size", "length", "colour", "color", "person", "people",
 }  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _general_terms() -> frozenset[str]:
+    """The general nouns as the tokenizer gives them (English ones stemmed: "purpose" → "purpos")."""
+    tokenizer = default_tokenizer()
+    return frozenset(_GENERAL_NOUNS | {t for word in _GENERAL_NOUNS for t in tokenizer.tokenize(word)})
+
+
 _HEAD_EN = re.compile(r"\b(?:which|what)\s+([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", re.IGNORECASE)
 
 
@@ -213,7 +223,7 @@ def _asked_head(question: str) -> list[str]:
     tokenizer = default_tokenizer()
     if detect_language(question) != "ja":
         match = _HEAD_EN.search(question)
-        return [t for t in tokenizer.tokenize(match.group(1)) if t not in _GENERAL_NOUNS] if match else []
+        return [t for t in tokenizer.tokenize(match.group(1)) if t not in _general_terms()] if match else []
     morphemes = list(_sudachi().tokenize(question[:2000]))
     for j, morpheme in enumerate(morphemes):
         if morpheme.surface() not in _QUESTION_WORDS or j < 2:
@@ -226,7 +236,7 @@ def _asked_head(question: str) -> list[str]:
             nouns.insert(0, morphemes[k].surface())
             k -= 1
         head = tokenizer.tokenize("".join(nouns)) if nouns else []
-        return [t for t in head if t not in _GENERAL_NOUNS]
+        return [t for t in head if t not in _general_terms()]
     return []
 
 

@@ -132,7 +132,7 @@ def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> 
     ok, why = decide("増分バックアップのロゴに描かれている動物は何ですか？", "ja")
     assert not ok and "動物" in why
     ok, why = decide("Which company grows green tea?", "en")
-    assert not ok and "company" in why
+    assert not ok and "compani" in why  # the stem of "company"
     # A general noun (もの・仕組み) names nothing the documents could lack.
     assert "unknown to the index" not in decide("増分バックアップが保存するものは何ですか？", "ja")[1]
     # Unknown ordinary words no longer count as names the documents lack.

@@ -13,7 +13,8 @@ Each paragraph becomes a Markdown file (title in front matter) under
 ``.cache/public-eval/<name>/corpus``; the index lives beside it and is reused on
 reruns (ingest is incremental, so embeddings are computed once per paragraph).
 Samples are nested (the first N of a fixed shuffle), so growing a sample embeds
-only the new paragraphs. Runs are resumable like any `assistant eval` run.
+only the new paragraphs. Runs are resumable like any `assistant eval` run; a run is
+found again by its settings, so after a change to the code pass ``--fresh``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", help="provider:model (default: the configured embedder)")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "public-eval")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="answer every question again (a run is resumed by its settings, not by the code that answered)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -133,7 +139,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     )
     out = work / "runs" / f"{split}-p{conversion.paragraphs}-q{conversion.questions}-{key.hexdigest()[:8]}"
     records = load_dataset(conversion.dataset)
-    return run_eval(bot, records, out, dataset=conversion.dataset, batch_size=16)
+    return run_eval(bot, records, out, dataset=conversion.dataset, batch_size=16, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,10 @@ class JapaneseTokenizer:
             tok = self._local.tok = self._dictionary.create(self._mode)
         return tok
 
+    def morphemes(self, text: str) -> Any:
+        """Sudachi's morphemes of ``text`` (its first 4000 characters), for grammar checks."""
+        return self._tokenizer().tokenize(text[:4000])
+
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text)
         terms: list[str] = []

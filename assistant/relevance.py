@@ -28,7 +28,10 @@ The decision is made from the evidence, not from a similarity threshold alone:
    paraphrase: 「負担」 for overhead) was tried and dropped: multilingual-e5-small puts
    on-topic Japanese questions at 0.86–0.90 whatever they ask, so on the development
    split it answered near-topic questions (「…を発明した研究者は誰」) and the
-   paraphrases it let through were still answered with the wrong sentence.
+   paraphrases it let through were still answered with the wrong sentence. General
+   nouns that stand for any answer (もの・方法) and evaluative ones (利点・弱点・
+   drawback: a property of the subject, which documents state without naming it) are
+   not such a noun.
 
 Calibrated on the hand-made documents and questions in ``tests/data/docs``
 (``dev_questions.jsonl``) and the development split; never on the test split.
@@ -38,14 +41,13 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer
-from assistant.questions import analyse, fact_present
+from assistant.questions import analyse
 from assistant.settings import Settings
 from assistant.text import detect_language
 from assistant.types import Passage
@@ -132,7 +134,7 @@ def decide(
     if head and same_language and not any(t in known for t in head):
         return False, f"the thing asked for ({' '.join(head)}) is unknown to the index"
     asked = analyse(question)
-    if asked.ask and not any(fact_present(asked.ask, p.text) for p in passages):
+    if asked.ask and not any(asked.holds(p.text) for p in passages):
         return False, f"asks for a {asked.ask}; no passage holds one"
     # Words the index lacks are either names (a product, a version: the documents do not
     # have the thing asked about) or ordinary words of a paraphrase, which dense similarity
@@ -169,7 +171,7 @@ def question_names(question: str) -> set[str]:
     tokenizer = default_tokenizer()
     japanese = detect_language(question) == "ja"  # Latin words inside Japanese are names
     names: set[str] = set()
-    for i, morpheme in enumerate(_sudachi().tokenize(question[:2000])):
+    for i, morpheme in enumerate(default_tokenizer().morphemes(question)):
         surface = morpheme.surface().strip()
         if not surface:
             continue
@@ -201,9 +203,12 @@ _GENERAL_NOUNS = {
     "物", "もの", "事", "こと", "仕組み", "方法", "方", "理由", "点", "部分", "内容", "特徴", "名前", "種類", "役割",
     "目的", "場合", "手段", "要素", "例", "状態", "程度", "量", "数", "値", "形", "順番", "順序",
     "時間", "時刻", "時期", "日", "日付", "年", "場所", "所", "大きさ", "長さ", "色", "人",
+    "利点", "欠点", "長所", "短所", "難点", "弱点", "強み", "弱み", "問題", "問題点", "課題", "注意点", "メリット",
+    "デメリット", "特長", "良さ", "強さ", "弱さ",
     "thing", "way", "kind", "type", "part", "reason", "role", "purpose", "level", "example", "name", "sort",
     "amount", "number", "value", "step", "aspect", "time", "day", "date", "year", "hour", "place",
-    "size", "length", "colour", "color", "person", "people",
+    "size", "length", "colour", "color", "person", "people", "advantage", "disadvantage", "benefit",
+    "drawback", "downside", "weakness", "strength", "problem", "issue", "limitation", "merit",
 }  # fmt: skip
 
 
@@ -224,7 +229,7 @@ def _asked_head(question: str) -> list[str]:
     if detect_language(question) != "ja":
         match = _HEAD_EN.search(question)
         return [t for t in tokenizer.tokenize(match.group(1)) if t not in _general_terms()] if match else []
-    morphemes = list(_sudachi().tokenize(question[:2000]))
+    morphemes = list(default_tokenizer().morphemes(question))
     for j, morpheme in enumerate(morphemes):
         if morpheme.surface() not in _QUESTION_WORDS or j < 2:
             continue
@@ -243,7 +248,7 @@ def _asked_head(question: str) -> list[str]:
 def _grammar(question: str) -> tuple[bool, bool]:
     """Does the question have grammar (function words), and content words the dictionary knows?"""
     grammar = words = False
-    for morpheme in _sudachi().tokenize(question[:2000]):
+    for morpheme in default_tokenizer().morphemes(question):
         pos = morpheme.part_of_speech()[0]
         surface = morpheme.surface().strip().lower()
         if pos in {"助詞", "助動詞"} or surface in _FUNCTION_WORDS:
@@ -259,16 +264,6 @@ _FUNCTION_WORDS = {
     "on", "at", "for", "to", "from", "with", "and", "or", "than", "there", "it", "its", "this", "that",
 }  # fmt: skip
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "代名詞", "副詞"}
-_local = threading.local()
-
-
-def _sudachi() -> Any:
-    tokenizer = getattr(_local, "sudachi", None)
-    if tokenizer is None:
-        from sudachipy import Dictionary, SplitMode
-
-        tokenizer = _local.sudachi = Dictionary(dict="core").create(SplitMode.B)
-    return tokenizer
 
 
 def _idf(term: str, index: Vocabulary | None) -> float:

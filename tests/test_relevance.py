@@ -166,3 +166,44 @@ def test_asks_with_a_fact_shape(question: str, ask: str, without: str, with_: st
     assert analyse(question).ask == ask
     assert not fact_present(ask, without)
     assert fact_present(ask, with_)
+
+
+@pytest.mark.parametrize(
+    ("question", "ask", "without", "with_"),
+    [
+        # a count is a number standing alone, not a digit inside a name
+        ("How many kettles does the shop sell?", "count", "The shop sells K2 kettles and v3.x lids.", "The shop sells 40 kettles."),
+        ("電気自動車の充電器は何台ありますか？", "count", "充電器は K8s で管理されている。", "充電器は 12 台ある。"),
+        # a release asked for in Japanese is a version
+        ("増分バックアップが既定になったのはどのリリースですか？", "version", "増分バックアップが既定です。", "バージョン 2.4 から既定です。"),
+        # 「何ワット」: a number in the unit the question names, written out or abbreviated
+        ("電気ケトルの消費電力は何ワットですか？", "unit", "消費電力は小さい。", "消費電力は 1200 ワットです。"),
+        ("電気ケトルの消費電力は何ワットですか？", "unit", "型番は K8s-2.x です。", "消費電力は 1200W です。"),
+    ],
+)  # fmt: skip
+def test_asks_found_by_shape_in_the_question(question: str, ask: str, without: str, with_: str) -> None:
+    from assistant.questions import analyse
+
+    asked = analyse(question)
+    assert asked.ask == ask
+    assert not asked.holds(without)
+    assert asked.holds(with_)
+
+
+def test_an_evaluative_noun_asked_for_names_nothing_the_documents_could_lack(docs_bot: Assistant) -> None:
+    """「…の弱点は何」 asks for a property of a documented subject, like 特徴: it is not a
+    thing the documents must name (they say 「デメリット」 or list the drawbacks)."""
+    passages = docs_bot.retriever.search("増分バックアップの弱点は何ですか？").chunks
+    emb = docs_bot.embedder
+    _, why = relevance.decide("増分バックアップの弱点は何ですか？", passages, "ja", low=emb.min_relevance,
+                               high=emb.confident_relevance, min_coverage=0.3,
+                               index=docs_bot.retriever.lexical_index())  # fmt: skip
+    assert "unknown to the index" not in why
+
+
+def test_a_pronoun_before_a_noun_asks_for_no_quantity() -> None:
+    """「何コード」 (which code) is 何 as a pronoun: no number need be in the answer."""
+    from assistant.questions import analyse
+
+    assert analyse("検索はページ内の何コードを対象としますか？").ask == ""
+    assert analyse("ケトルの容量は何リットルですか？").unit == "リットル"

@@ -57,7 +57,7 @@ from assistant.answerers.compose import TRANSLATION_NOTE, compose
 from assistant.answerers.units import Unit, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer
-from assistant.questions import Question, analyse, fact_present
+from assistant.questions import Question, analyse
 from assistant.relevance import question_names
 from assistant.settings import Settings
 from assistant.types import Note, Passage
@@ -114,7 +114,7 @@ class ExtractiveAnswerer:
     def _states(self, asked: Question, unit: Unit, passages: Sequence[Passage], question: str) -> bool:
         """Does the unit state a fact of the asked shape about what the question names?
         (「Podmanの1.0は何年？」 is not answered by a year of another product's 1.0.)"""
-        if not fact_present(asked.ask, unit.reader_text):
+        if not asked.holds(unit.reader_text):
             return False
         p = passages[unit.passage - 1]
         tokenizer = default_tokenizer()
@@ -232,6 +232,6 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
         bonus += BONUS / 2
     if asked.measure and unit.kind != "row" and _VALUE.search(unit.text):
         bonus += BONUS / 2 if unit.kind != "cell" else BONUS
-    if asked.ask and fact_present(asked.ask, text):
+    if asked.ask and asked.holds(text):
         bonus += BONUS
     return bonus

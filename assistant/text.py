@@ -39,9 +39,32 @@ def detect_language(text: str) -> str:
 SENTENCE_END = re.compile(r"(?<=[。！？!?．])(?![。！？!?．」』）\)])|(?<=[.;])(?=\s)|\n+")
 
 
+# An English full stop that ends no sentence: after an initialism ("U.S.", "J. R.") or
+# a title or Latin abbreviation ("Dr.", "e.g."), or before a word in lower case. Words of
+# the language, like stopwords.
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Mt|Gen|Col|Lt|Capt|Sgt|Rev|Hon|Inc|Ltd|Co|Corp|"
+    r"vs|etc|e\.g|i\.e|cf|approx|ca|No|Vol|Fig|pp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
+_LOWER_START = re.compile(r"[a-z]")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split document text into sentences, Japanese and English punctuation alike."""
-    return [part.strip() for part in SENTENCE_END.split(text) if part and part.strip()]
+    """Split document text into sentences, Japanese and English punctuation alike.
+    An English full stop after an abbreviation or before a lower-case word ends no
+    sentence ("the largest U.S. city not linked …" stays one sentence)."""
+    sentences: list[str] = []
+    start, glue = 0, False  # glue: the last sentence ended at an English full stop
+    for match in [*SENTENCE_END.finditer(text), None]:
+        piece = text[start : match.start() if match else len(text)].strip()
+        if piece and glue and (_LOWER_START.match(piece) or _ABBREVIATION.search(sentences[-1])):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        elif piece:
+            sentences.append(piece)
+        if match:
+            glue = bool(sentences) and not match.group(0) and text[match.start() - 1] == "."
+            start = match.end()
+    return sentences
 
 
 CITATION = re.compile(r"\[(\d+)\]")

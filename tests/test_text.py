@@ -25,6 +25,17 @@ def test_document_sentences_end_at_japanese_and_english_punctuation() -> None:
     assert split_sentences("速い。遅い！ Fast. Slow?\n次") == ["速い。", "遅い！", "Fast.", "Slow?", "次"]
 
 
+def test_an_english_full_stop_after_an_abbreviation_ends_no_sentence() -> None:
+    text = "Kettles are sold in the U.S. market by Dr. Green. Prices vary, e.g. by size. Tea is cheap."
+    assert split_sentences(text) == [
+        "Kettles are sold in the U.S. market by Dr. Green.",
+        "Prices vary, e.g. by size.",
+        "Tea is cheap.",
+    ]
+    # a line end always ends a sentence
+    assert split_sentences("Made in the U.S.\nNext line.") == ["Made in the U.S.", "Next line."]
+
+
 def test_answer_sentences_end_at_citation_marks_and_line_ends() -> None:
     answer = "コンテナ — 起動速度: 高速（秒単位） [1] 仮想マシンは分単位で起動します。 [2]\n- 追加 [3]"
     assert split_answer_sentences(answer) == [

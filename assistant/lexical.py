@@ -165,6 +165,37 @@ def default_tokenizer() -> JapaneseTokenizer:
     return JapaneseTokenizer()
 
 
+SYNONYMS = True  # match Japanese words through the dictionary's synonym groups
+
+
+@lru_cache(maxsize=200_000)
+def synonym_groups(term: str) -> frozenset[int]:
+    """The synonym groups SudachiDict gives a Japanese term (軽い・軽量, 停止・止める,
+    可搬性・ポータビリティ share one); empty for Latin words and for terms of several words."""
+    if not SYNONYMS or term.isascii():
+        return frozenset()
+    morphemes = list(default_tokenizer().morphemes(term))
+    if len(morphemes) != 1:
+        return frozenset()
+    return frozenset(morphemes[0].synonym_group_ids())
+
+
+SYNONYM_WEIGHT = 0.5  # a word matched only through a synonym counts this much
+
+
+def match(term: str, terms: set[str], groups: set[int]) -> float:
+    """1 when ``term`` is among ``terms``, ``SYNONYM_WEIGHT`` when it is a synonym of one
+    (``groups``: their synonym groups), else 0."""
+    if term in terms:
+        return 1.0
+    return SYNONYM_WEIGHT if not synonym_groups(term).isdisjoint(groups) else 0.0
+
+
+def groups_of(terms: Iterable[str]) -> set[int]:
+    """The synonym groups of some terms, together."""
+    return {group for term in terms for group in synonym_groups(term)}
+
+
 def char_ngrams(text: str, n: int) -> list[str]:
     """Overlapping character n-grams of each run of word characters (NFKC, lower-cased)."""
     out: list[str] = []

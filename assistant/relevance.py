@@ -16,7 +16,8 @@ The decision is made from the evidence, not from a similarity threshold alone:
    price, a date, a version, a count: `assistant.questions.ASKS`) and no
    retrieved passage contains a fact of that shape, it is refused.
 3. **Coverage of the question's content.** Terms are weighted by rarity in the index
-   (idf; a term the index has never seen weighs most). The best passage must cover
+   (idf; a term the index has never seen weighs most; a Japanese word present only as a
+   synonym counts half, `assistant.lexical.match`). The best passage must cover
    enough of that weight together with a fair dense similarity, or have a confident
    dense similarity. A question whose rarest terms (those the index does not know)
    carry more than ``MAX_UNKNOWN_SHARE`` of its weight names something the documents
@@ -31,7 +32,9 @@ The decision is made from the evidence, not from a similarity threshold alone:
    paraphrases it let through were still answered with the wrong sentence. General
    nouns that stand for any answer (もの・方法) and evaluative ones (利点・弱点・
    drawback: a property of the subject, which documents state without naming it) are
-   not such a noun.
+   not such a noun. A synonym in a passage does not make the noun known: words of
+   several senses let near-topic questions through (「マスコットキャラクター」 found
+   「特性」, a synonym of キャラクター, on the seed development split).
 
 Calibrated on the hand-made documents and questions in ``tests/data/docs``
 (``dev_questions.jsonl``) and the development split; never on the test split.
@@ -46,7 +49,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from assistant.embedders import Embedder
-from assistant.lexical import default_tokenizer
+from assistant.lexical import default_tokenizer, groups_of, match
 from assistant.questions import analyse
 from assistant.settings import Settings
 from assistant.text import detect_language
@@ -156,7 +159,8 @@ def decide(
                 return True, f"dense {similarity:.3f} confident despite unknown terms"
             continue
         present = set(default_tokenizer().tokenize(_context(p)))
-        coverage = sum(w for t, w in weight.items() if t in present) / total
+        synonyms = groups_of(present)
+        coverage = sum(w * match(t, present, synonyms) for t, w in weight.items()) / total
         if similarity >= high or (similarity >= low and coverage >= min_coverage):
             return True, f"dense {similarity:.3f}, coverage {coverage:.2f}"
     if unknown_share > MAX_UNKNOWN_SHARE:

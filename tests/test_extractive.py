@@ -250,3 +250,23 @@ def test_stream_yields_unit_by_unit(docs_bot: Assistant) -> None:
 
     pieces = [e.text for e in docs_bot.stream("電気自動車を選ぶべきケースは？") if isinstance(e, Delta)]
     assert len(pieces) >= 4
+
+
+def test_a_question_word_matches_its_synonym_in_a_unit(docs_bot: Assistant) -> None:
+    """SudachiDict's synonym groups: 「止める」 in the question matches 「停止」 in a sentence
+    (at half the weight of the word itself), so that sentence outranks one that shares
+    only the subject."""
+    from assistant.lexical import match, synonym_groups
+    from assistant.types import Passage
+
+    assert synonym_groups("停止") & synonym_groups("止める")
+    assert match("止める", {"停止"}, set(synonym_groups("停止"))) == 0.5
+    assert match("止める", {"止める"}, set()) == 1.0 and match("kettle", {"tea"}, set()) == 0.0
+    handle = Passage(
+        id="a", text="ケトルの取っ手は木製です。", source="a.md", title="ケトル", heading_path=[]
+    )
+    stops = Passage(
+        id="b", text="ケトルは湯が沸くと自動で停止します。", source="b.md", title="ケトル", heading_path=[]
+    )
+    best = docs_bot.answerer.select("ケトルはいつ止めるの？", [handle, stops])[0]
+    assert "停止" in best.text  # without synonyms the first passage's sentence wins

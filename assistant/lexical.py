@@ -165,14 +165,11 @@ def default_tokenizer() -> JapaneseTokenizer:
     return JapaneseTokenizer()
 
 
-SYNONYMS = True  # match Japanese words through the dictionary's synonym groups
-
-
 @lru_cache(maxsize=200_000)
 def synonym_groups(term: str) -> frozenset[int]:
     """The synonym groups SudachiDict gives a Japanese term (軽い・軽量, 停止・止める,
     可搬性・ポータビリティ share one); empty for Latin words and for terms of several words."""
-    if not SYNONYMS or term.isascii():
+    if term.isascii():
         return frozenset()
     morphemes = list(default_tokenizer().morphemes(term))
     if len(morphemes) != 1:

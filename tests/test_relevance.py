@@ -158,19 +158,6 @@ def test_an_unknown_noun_asked_for_is_refused(e5_docs_bot: Assistant) -> None:
         ("Which port does the tea server listen on?", "port", "The server listens on all addresses.", "The server listens on port 8080."),
         ("バックアップの上限は何GBですか？", "size", "容量は数GB〜数十GBです。", "上限は 500GB です。"),
         ("How much memory does the kettle use?", "size", "It uses a little memory.", "It reserves 64 MB of memory."),
-    ],
-)  # fmt: skip
-def test_asks_with_a_fact_shape(question: str, ask: str, without: str, with_: str) -> None:
-    from assistant.questions import analyse
-
-    assert analyse(question).ask == ask
-    assert not fact_present(ask, without)
-    assert fact_present(ask, with_)
-
-
-@pytest.mark.parametrize(
-    ("question", "ask", "without", "with_"),
-    [
         # a count is a number standing alone, not a digit inside a name
         ("How many kettles does the shop sell?", "count", "The shop sells K2 kettles and v3.x lids.", "The shop sells 40 kettles."),
         ("電気自動車の充電器は何台ありますか？", "count", "充電器は K8s で管理されている。", "充電器は 12 台ある。"),
@@ -181,13 +168,15 @@ def test_asks_with_a_fact_shape(question: str, ask: str, without: str, with_: st
         ("電気ケトルの消費電力は何ワットですか？", "unit", "型番は K8s-2.x です。", "消費電力は 1200W です。"),
     ],
 )  # fmt: skip
-def test_asks_found_by_shape_in_the_question(question: str, ask: str, without: str, with_: str) -> None:
+def test_asks_with_a_fact_shape(question: str, ask: str, without: str, with_: str) -> None:
     from assistant.questions import analyse
 
     asked = analyse(question)
     assert asked.ask == ask
     assert not asked.holds(without)
     assert asked.holds(with_)
+    if ask != "unit":  # the shape alone, without the question
+        assert not fact_present(ask, without) and fact_present(ask, with_)
 
 
 def test_an_evaluative_noun_asked_for_names_nothing_the_documents_could_lack(docs_bot: Assistant) -> None:

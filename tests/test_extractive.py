@@ -135,7 +135,7 @@ def test_sides_and_asks() -> None:
 # --- answers through the pipeline ------------------------------------------------------
 
 
-def _answer(question: str, text: str) -> str:
+def _answer(question: str, text: str, title: str = "") -> str:
     """The offline answer from one hand-made passage (fake embedder: the words decide)."""
     from assistant.answerers.extractive import ExtractiveAnswerer
     from assistant.embedders import get_embedder
@@ -143,7 +143,7 @@ def _answer(question: str, text: str) -> str:
     from assistant.types import Note, Passage
 
     answerer = ExtractiveAnswerer(settings=load_settings(), embedder=get_embedder("fake:256"))
-    passage = Passage("a", text, "/d/a.md", "", [], number=1, rank=1)
+    passage = Passage("a", text, "/d/a.md", title, [], number=1, rank=1)
     pieces = answerer.stream(question, [passage], detect_language(question))
     return "".join(p for p in pieces if not isinstance(p, Note))
 
@@ -152,6 +152,28 @@ def test_a_sentence_that_restates_the_question_is_followed_by_the_fact() -> None
     # The sentence closest to the question only says it again; the name asked for follows.
     text = "茶葉は朝に摘まれる。茶葉を摘んだ直後に蒸す工程がある。これを殺青と呼ぶ。蒸した葉は揉まれる。"
     assert "殺青" in _answer("茶葉を摘んだ直後に蒸す工程を何という？", text)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "title"),
+    [
+        (
+            "毎年五月に新茶の摘み取りを祝う祭りを開く茶園はどこ？",
+            "創業者は茶畑を山の斜面に開いた。毎年五月に新茶の摘み取りを祝う祭りを開く。祭りには千人が集まる。",
+            "みどり茶園",
+        ),
+        (
+            "Which tea garden holds a festival every May to celebrate the first picking?",
+            "The founder planted the garden on a hillside. It holds a festival every May to celebrate "
+            "the first picking. A thousand visitors come.",
+            "Green Hill Tea Garden",
+        ),
+    ],
+)
+def test_a_restating_sentence_is_answered_with_its_subject(question: str, text: str, title: str) -> None:
+    # The sentence only says again what the question says; its subject is the document's.
+    assert _answer(question, text, title).startswith(f"{title}: ")
+    assert title not in _answer(question, text)  # without the title, nothing names it
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ class Unit:
     group: str = ""  # units of one list or one table share a group
     score: float = 0.0
     restates: bool = False  # its own words are the question's: the fact asked for lies beside it
+    title: str = ""  # the title of the passage's document
 
     @property
     def match_text(self) -> str:
@@ -103,6 +104,7 @@ def passage_units(text: str, number: int, heading_path: Sequence[str] = (), titl
             units.extend(_sentence_units(" ".join(block), number, headings, group))
     for position, unit in enumerate(units):
         unit.position = position
+        unit.title = title
     return units
 
 

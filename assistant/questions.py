@@ -21,6 +21,12 @@ ask, the count shape and 「どのリリース」 as a version were added after 
 questions of the seed, related and corpus development splits were answered (refusal
 recall 0.958 → 1.0, 0.75 → 0.875, 0.5 → 0.625); the JSQuAD and SQuAD development halves
 were unchanged (0.863, 0.780).
+
+A question about a file, an option or a field (どのファイル・オプション・フィールド / which
+file, option, field) wants a *literal*: a path, a ``--flag``, a camelCase key. It is a
+preference, not an ask: a file may be named without a path ("the Dockerfile"), so its
+absence refuses nothing. Added after such questions of our corpus's development split
+quoted the sentence around the literal (see `assistant.answerers.extractive`).
 """
 
 from __future__ import annotations
@@ -161,6 +167,26 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
 }
 
+# The literal a file, option or field question wants (a preference, not an ask).
+LITERALS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "file": (
+        re.compile(r"ファイル名?[はをにで]|どのファイル|\b(?:which|what) (?:\w+ )?file\b|\bfile ?name", re.I),
+        re.compile(
+            r"(?<![\w/])(?:~|\.{1,2})?/[\w.@%-]+(?:/[\w.@%-]+)*|(?<![\w.])\.[a-z][\w-]{2,}\b|"
+            r"\b[\w-]+\.(?:conf|json|ya?ml|toml|ini|cfg|txt|xml|sh|service|env)\b",
+            re.I,
+        ),
+    ),
+    "option": (
+        re.compile(r"オプション|フラグ|引数|\b(?:option|flag|argument)s?\b", re.I),
+        re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:=[\w.-]+)?"),
+    ),
+    "field": (
+        re.compile(r"フィールド|\bfields?\b", re.I),
+        re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b"),
+    ),
+}
+
 
 @dataclass
 class Question:
@@ -172,6 +198,7 @@ class Question:
     measure: bool = False  # how long / how much / どのくらい: a value with a quantity is wanted
     named: bool = False  # who / where / 誰 / どこ: the answer is a name the question does not give
     unit: str = ""  # 「何ワット」: the unit of the quantity asked for (ask is then "unit")
+    literal: str = ""  # a key of LITERALS: a path, an option, a field is preferred
 
     def holds(self, text: str) -> bool:
         """Does the text contain a fact of the shape this question asks for?"""
@@ -179,6 +206,10 @@ class Question:
             number = r"(?<![A-Za-z0-9.])[0-9０-９](?:[0-9０-９,.]*[0-9０-９])?\s*"
             return bool(re.search(rf"{number}(?:{re.escape(self.unit)}|[A-Za-z%％])", text))
         return fact_present(self.ask, text)
+
+    def has_literal(self, text: str) -> bool:
+        """Does the text hold a literal of the kind asked for (a path, a --flag, a field)?"""
+        return bool(self.literal and LITERALS[self.literal][1].search(text))
 
 
 def analyse(question: str) -> Question:
@@ -190,6 +221,7 @@ def analyse(question: str) -> Question:
     ask = next((name for name, (asked, _) in ASKS.items() if asked.search(q)), "")
     unit = "" if ask else _unit_asked(q)
     ask = "unit" if unit else ask
+    literal = next((name for name, (asked, _) in LITERALS.items() if asked.search(q)), "")
     if _WHY.search(q):
         kind = "why"
     elif _WHICH.search(_RELATIVE.sub(" ", q)) and not _COMPARISON.search(q):
@@ -206,11 +238,10 @@ def analyse(question: str) -> Question:
         if definition:
             term = next((g for g in definition.groupdict().values() if g), "").strip(" 「」『』\"'")
         if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
-            return Question(question, "definition", sides, term, ask, measure, named, unit)
+            return Question(question, "definition", sides, term, ask, measure, named, unit, literal)
         kind = "value"
-    return Question(
-        question, kind, sides if kind in {"comparison", "which"} else [], "", ask, measure, named, unit
-    )
+    sides = sides if kind in {"comparison", "which"} else []
+    return Question(question, kind, sides, "", ask, measure, named, unit, literal)
 
 
 def fact_present(ask: str, text: str) -> bool:

@@ -155,6 +155,56 @@ def test_a_sentence_that_restates_the_question_is_followed_by_the_fact() -> None
 
 
 @pytest.mark.parametrize(
+    ("question", "table"),
+    [
+        (
+            "形式 v2 のとき、report --format を実行すると何と表示されますか？",
+            "| 項目 | 形式 v1 | 形式 v2 |\n| --- | --- | --- |\n"
+            "| 出力 | report --format を実行すると plain と表示 | 同じ操作で json と表示 |\n"
+            "| 保存先 | /var/report/v1 | /var/report/v2 |",
+        ),
+        (
+            "With format v2, what does running report --format print?",
+            "| Item | Format v1 | Format v2 |\n| --- | --- | --- |\n"
+            "| Output | running report --format prints plain | the same command prints json |\n"
+            "| Location | /var/report/v1 | /var/report/v2 |",
+        ),
+    ],
+)
+def test_a_column_the_question_names_wins_over_its_neighbour(question: str, table: str) -> None:
+    # The v1 cell shares more words with the question; the question names the v2 column.
+    assert "json" in _answer(question, table).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "literal"),
+    [
+        (
+            "バックアップの保存先はどのファイルで設定しますか？",
+            "バックアップの保存先は管理画面の詳細タブで設定できる。バックアップの保存先は ~/.backuprc でも設定できる。",
+            "~/.backuprc",
+        ),
+        (
+            "Which option makes the backup tool copy only changed files?",
+            "The backup tool can be told in its settings dialog to copy only changed files. "
+            "The backup tool copies only changed files when run with --incremental.",
+            "--incremental",
+        ),
+        (
+            "Which field keeps a backup job from running twice at once?",
+            "An administrator can keep a backup job from running twice at once. "
+            "The job's concurrencyPolicy keeps it from running twice at once.",
+            "concurrencyPolicy",
+        ),
+    ],
+)
+def test_file_option_and_field_questions_prefer_the_literal(question: str, text: str, literal: str) -> None:
+    # Two sentences cover the question alike; the one with the path, flag or key answers.
+    assert analyse(question).literal
+    assert literal in _answer(question, text).splitlines()[0]
+
+
+@pytest.mark.parametrize(
     ("question", "text", "title"),
     [
         (

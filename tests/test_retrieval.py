@@ -75,3 +75,9 @@ def test_an_index_built_with_another_header_asks_for_a_rebuild(bot: Assistant, t
     with pytest.raises(IndexMismatchError, match="header_format") as error:
         other.ingest()
     assert "--rebuild" in error.value.hint
+
+
+def test_a_single_lexical_hit_gets_its_fields_full_weight() -> None:
+    """Min-max normalisation of one hit (top == bottom) must not give it nothing."""
+    fused = fuse([("a", 0.9), ("b", 0.5)], [("b", 3.2)], "score", 1.0, 1.5, 60)
+    assert fused["b"]["score"] == 1.5 and fused["a"]["score"] == 1.0

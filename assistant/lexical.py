@@ -48,10 +48,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
+
+if TYPE_CHECKING:
+    from assistant.lexicon import Lexicon
 
 _SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
 _LATIN = re.compile(r"^[0-9a-z][0-9a-z._+#-]*$")
@@ -148,6 +151,8 @@ def _stem(word: str) -> str:
 
 
 _stemmers = threading.local()
+stem = _stem
+STOPWORDS = frozenset(_STOPWORDS)
 
 
 #: Bump when tokenisation or the on-disk layout changes: persisted indexes are rebuilt.
@@ -180,12 +185,31 @@ def synonym_groups(term: str) -> frozenset[int]:
 SYNONYM_WEIGHT = 0.5  # a word matched only through a synonym counts this much
 
 
-def match(term: str, terms: set[str], groups: set[int]) -> float:
+CROSS_WEIGHT = 0.5  # a word matched only through its translation (`assistant.lexicon`)
+
+
+def match(
+    term: str,
+    terms: set[str],
+    groups: set[int],
+    bridge: tuple[set[str], set[str]] | None = None,
+    lexicon: Lexicon | None = None,
+) -> float:
     """1 when ``term`` is among ``terms``, ``SYNONYM_WEIGHT`` when it is a synonym of one
-    (``groups``: their synonym groups), else 0."""
+    (``groups``: their synonym groups), ``CROSS_WEIGHT`` when it translates one
+    (``bridge``: the English keys of their English and Japanese terms,
+    `assistant.lexicon.bridge_keys`), else 0."""
     if term in terms:
         return 1.0
-    return SYNONYM_WEIGHT if not synonym_groups(term).isdisjoint(groups) else 0.0
+    if not synonym_groups(term).isdisjoint(groups):
+        return SYNONYM_WEIGHT
+    if bridge is None or lexicon is None:
+        return 0.0
+    latin, japanese = bridge
+    if term.isascii():
+        return CROSS_WEIGHT if term in japanese else 0.0
+    keys = lexicon.keys(term)
+    return CROSS_WEIGHT if not keys.isdisjoint(latin) else 0.0
 
 
 def groups_of(terms: Iterable[str]) -> set[int]:

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         description="Between the two similarities, the share of the question's terms that the "
         "best passage must contain.",
     )
+    lexicon: Literal["jmdict", "none"] = Field(
+        default="jmdict",
+        description="Bilingual dictionary that matches English and Japanese words (jmdict: JMdict "
+        "from the jamdict-data package; none: dense similarity alone across languages).",
+    )
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     max_question_chars: int = Field(default=1000, ge=10)
     history_turns: int = Field(default=6, ge=0, description="Conversation turns kept as context.")

@@ -98,7 +98,7 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         # 「…場合を何という？」): the fact asked for follows it (「これを…と呼ぶ。」).
         lines = [_line(follower)] if follower.antecedent == best.text else [_line(best), _line(follower)]
         return _titled(question, best, lines)
-    if best.restates:
+    if best.restates or (best.names_nothing and best.kind == "sentence"):
         return _titled(question, best, lines)
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
@@ -110,8 +110,9 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
 
 
 def _titled(question: Question, best: Unit, lines: list[str]) -> list[str]:
-    """A sentence that restates the question may answer it with its subject, which its
-    document's title names (「…承認を求めるのは何党？」): the title leads the answer."""
+    """A sentence that restates the question, or names nothing a who / where question does
+    not, may answer it with its subject, which its document's title names (「…承認を求める
+    のは何党？」): the title leads the answer."""
     if best.title and not _contains(question.text, best.title) and not _contains(best.text, best.title):
         lines[0] = f"{best.title}: {lines[0]}"
     return lines
@@ -163,7 +164,7 @@ def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         return [f"{best.subject} — {best.label}: {best.value} [{best.passage}]"]  # the column first
     if entity and not _norm(best.reader_text).startswith(_norm(entity)):
         return [_line(best, f"{entity}: ", lead=entity != best.lead)]
-    if not entity and best.restates:
+    if not entity and (best.restates or (best.names_nothing and best.kind == "sentence")):
         return _titled(question, best, [_line(best)])
     return [_line(best)]
 

@@ -66,6 +66,7 @@ class Unit:
     group: str = ""  # units of one list or one table share a group
     score: float = 0.0
     restates: bool = False  # its own words are the question's: the fact asked for lies beside it
+    names_nothing: bool = False  # a who / where question: it names nothing the question does not
     title: str = ""  # the title of the passage's document
 
     @property

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,12 @@ MAX_TRANSLATIONS = 20  # an English word glossing more entries than this is too 
 
 _PARENS = re.compile(r"\([^)]*\)")
 _WORD = re.compile(r"[a-z][a-z'-]*")
-_GLOSS_STOPWORDS = {"one's", "someone", "something", "oneself", "etc", "e.g", "esp", "up", "out", "off"}
+_GLOSS_STOPWORDS = {"one's", "someone", "something", "oneself", "etc", "esp", "up", "out", "off"}
 
 
 class Lexicon(Protocol):
-    """What the answerer and relevance need: the English keys of a term."""
+    """What the answerer and the retriever need: a term's English keys, an English word's
+    Japanese translations."""
 
     name: str
 
@@ -86,6 +87,7 @@ class JMdictLexicon:
         self._cache: dict[str, frozenset[str]] = {}
         self._reverse: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._broken = False
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -93,6 +95,23 @@ class JMdictLexicon:
             connection = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, check_same_thread=False)
             self._local.connection = connection
         return connection
+
+    def _rows(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a query; none, with one warning, when the database cannot be read
+        (a damaged install): questions are still answered, without the bridge."""
+        if self._broken:
+            return []
+        try:
+            return self._connection().execute(sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            self._broken = True
+            log.warning(
+                "JMdict cannot be read at %s (%s): English and Japanese words are not bridged; "
+                "reinstall it with: pip install --force-reinstall jamdict-data",
+                self._path,
+                error,
+            )
+            return []
 
     def keys(self, term: str) -> frozenset[str]:
         if term.isascii():
@@ -118,10 +137,8 @@ class JMdictLexicon:
             found = self._reverse.get(word)
         if found is not None:
             return found
-        rows = (
-            self._connection()
-            .execute(
-                """SELECT s.idseq,
+        rows = self._rows(
+            """SELECT s.idseq,
                  (SELECT text FROM Kanji k WHERE k.idseq = s.idseq ORDER BY k.ID LIMIT 1),
                  (SELECT text FROM Kana k WHERE k.idseq = s.idseq ORDER BY k.ID LIMIT 1),
                  s.ID = (SELECT MIN(ID) FROM Sense t WHERE t.idseq = s.idseq),
@@ -130,9 +147,7 @@ class JMdictLexicon:
                  OR EXISTS(SELECT 1 FROM Kana k JOIN KNP p ON p.kid = k.ID WHERE k.idseq = s.idseq)
                FROM SenseGloss g JOIN Sense s ON s.ID = g.sid
                WHERE g.text IN (?, ?) AND +g.lang = 'eng'""",
-                (word, f"to {word}"),
-            )
-            .fetchall()
+            (word, f"to {word}"),
         )
         found = []
         if len(rows) <= MAX_TRANSLATIONS:
@@ -140,6 +155,8 @@ class JMdictLexicon:
             rows.sort(key=lambda row: (not row[3], not row[4], not row[5], row[0]))
             found = list(dict.fromkeys(row[1] or row[2] for row in rows))
         with self._lock:
+            if len(self._reverse) > 200_000:
+                self._reverse.clear()
             self._reverse[word] = found
         return found
 
@@ -147,25 +164,13 @@ class JMdictLexicon:
         """The English glosses of a Japanese word's first senses (its written form, or its
         reading when the word is all kana)."""
         table = "Kana" if _all_kana(term) else "Kanji"
-        db = self._connection()
-        entries = [
-            row[0]
-            for row in db.execute(
-                f"SELECT DISTINCT idseq FROM {table} WHERE text = ? LIMIT ?", (term, ENTRIES)
-            )
-        ]
+        entries = self._rows(f"SELECT DISTINCT idseq FROM {table} WHERE text = ? LIMIT ?", (term, ENTRIES))
         out: list[str] = []
-        for idseq in entries:
-            senses = [
-                row[0] for row in db.execute("SELECT ID FROM Sense WHERE idseq = ? ORDER BY ID", (idseq,))
-            ]
-            for sense in senses[:SENSES]:
-                out.extend(
-                    row[0]
-                    for row in db.execute(
-                        "SELECT text FROM SenseGloss WHERE sid = ? AND lang = 'eng'", (sense,)
-                    )
-                )
+        for (idseq,) in entries:
+            senses = self._rows("SELECT ID FROM Sense WHERE idseq = ? ORDER BY ID", (idseq,))
+            for (sense,) in senses[:SENSES]:
+                glosses = self._rows("SELECT text FROM SenseGloss WHERE sid = ? AND lang = 'eng'", (sense,))
+                out.extend(text for (text,) in glosses)
         return out
 
 

@@ -148,14 +148,12 @@ class Retriever:
         lexicon = make_lexicon(self.settings.lexicon)
         extra: list[str] = []
         replaced: set[str] = set()
-        if not TRANSLATE:
-            return extra, replaced
         for word in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(question)):
             stems = self._tokenizer.tokenize(word)
             if word in STOPWORDS or word in _NOT_TRANSLATED or not stems:
                 continue
             kept = 0
-            for japanese in lexicon.translations(word) or lexicon.translations(word.rstrip("s")):
+            for japanese in lexicon.translations(word) or lexicon.translations(word.removesuffix("s")):
                 terms = self._tokenizer.tokenize(japanese)
                 if not terms or len(terms) > 2 or not all(bm25.knows(t) for t in terms):
                     continue
@@ -167,9 +165,8 @@ class Retriever:
         return extra, replaced
 
 
-TRANSLATE = True
 TRANSLATIONS_PER_WORD = 2
-# Function words the index's stopwords keep (they do not reach the lexical index in Japanese).
+# English function words the index keeps as terms: their Japanese translations are noise.
 _NOT_TRANSLATED = {
     "should", "would", "could", "must", "may", "might", "shall", "also", "very", "more", "most",
     "many", "much", "some", "any", "other", "such", "only", "just", "not", "no", "all", "each",

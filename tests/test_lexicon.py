@@ -78,3 +78,18 @@ def test_an_english_question_finds_a_japanese_passage_by_translation(tmp_path: P
     bot.ingest()
     found = bot.retriever.search("What is the durability of this product?", 1).chunks
     assert found and found[0].source.endswith("kettle.md")
+
+
+def test_a_damaged_dictionary_bridges_nothing_and_says_how_to_mend_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from assistant.lexicon import JMdictLexicon
+
+    damaged = tmp_path / "jamdict.db"
+    damaged.write_bytes(b"not a database" * 100)
+    lexicon = JMdictLexicon(damaged)
+    with caplog.at_level("WARNING", logger="assistant.lexicon"):
+        assert lexicon.keys("耐久性") == frozenset() and lexicon.translations("durability") == []
+        assert lexicon.translations("kettle") == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "pip install --force-reinstall jamdict-data" in warnings[0]

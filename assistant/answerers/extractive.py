@@ -17,7 +17,7 @@ sentences with the sentence they refer to). Each unit is scored by
   translations on, seed 0.890 → 0.904 and related 0.882 → 0.912, corpus unchanged, the
   JSQuAD dev half unchanged at 0.882; 0.25 and 1.0 gave the same; glossing verbs and
   adjectives too lost a seed question to 大きい = "big", single kanji one to 台 = "table",
-  and matching two Japanese words through a shared gloss lost four);
+  and matching two Japanese words through a shared gloss lost five);
 - its embedding similarity to the question (``W_DENSE``; this carries questions
   across languages);
 - the question type (`assistant.questions`): cells for values, rows for

@@ -88,6 +88,13 @@ def test_japanese_character_f1_and_normalisation() -> None:
 def test_contains_reference_english_respects_word_boundaries() -> None:
     assert m.contains_reference("It runs on KVM. [1]", ["kvm"]) == 1.0
     assert m.contains_reference("The KVMs", ["kvm"]) == 0.0
+    # Punctuation inside a word separates words too; the glued reading still counts.
+    assert (
+        m.contains_reference("He moved to New York City:57–60 where he worked. [1]", ["New York City"]) == 1.0
+    )
+    assert m.contains_reference("Fred Singer's project held a press event.", ["Fred Singer"]) == 1.0
+    assert m.contains_reference("It is run by the US government.", ["U.S."]) == 1.0
+    assert m.contains_reference("Fred Singers project", ["Fred Singer"]) == 0.0
     # An English reference inside a Japanese answer is compared by characters.
     assert m.contains_reference("コンテナ技術（例: Kata Containers）や [1]", ["Kata Containers"]) == 1.0
 

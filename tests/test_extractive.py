@@ -230,13 +230,18 @@ def test_a_restating_sentence_is_answered_with_its_subject(question: str, text: 
     ("text", "titled"),
     [
         ("県北部の中心都市で、県で最も面積が大きい市である。人口は減り続けている。", True),
+        # It names a place, but says no topic (no は・も): its unsaid subject is the title.
+        (
+            "高森都市圏を形成する県北部の中心都市で、県で最も面積が大きい市である。人口は減り続けている。",
+            True,
+        ),
         ("県で最も面積が大きい市は、県北部の中心都市の高森市である。人口は減り続けている。", False),
     ],
 )
 def test_a_who_where_sentence_that_names_nothing_is_led_by_its_title(text: str, titled: bool) -> None:
     """The sentence says more than the question (so it does not restate it) but names
-    nothing the question does not: what is asked is its subject, the document's title.
-    A sentence that names its own answer (高森市) is not."""
+    nothing the question does not, or leaves its subject unsaid: what is asked is its
+    subject, the document's title. A sentence that names its own answer (高森市) is not."""
     answer = _answer("県で最も面積が大きい市はどこか。", text, "緑川市")
     assert answer.startswith("緑川市: ") is titled
     assert "緑川市" not in _answer("県で最も面積が大きい市はどこか。", text)

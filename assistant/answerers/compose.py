@@ -98,7 +98,7 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         # 「…場合を何という？」): the fact asked for follows it (「これを…と呼ぶ。」).
         lines = [_line(follower)] if follower.antecedent == best.text else [_line(best), _line(follower)]
         return _titled(question, best, lines)
-    if best.restates or (best.names_nothing and best.kind == "sentence"):
+    if best.restates or (best.names_nothing and best.kind == "sentence") or best.subjectless:
         return _titled(question, best, lines)
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
@@ -164,7 +164,7 @@ def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         return [f"{best.subject} — {best.label}: {best.value} [{best.passage}]"]  # the column first
     if entity and not _norm(best.reader_text).startswith(_norm(entity)):
         return [_line(best, f"{entity}: ", lead=entity != best.lead)]
-    if not entity and (best.restates or (best.names_nothing and best.kind == "sentence")):
+    if not entity and (best.restates or (best.names_nothing and best.kind == "sentence") or best.subjectless):
         return _titled(question, best, [_line(best)])
     return [_line(best)]
 

@@ -42,7 +42,10 @@ A who / where sentence that names nothing the question does not (「…最も面
 ある。」 for 「…最も面積が大きい市はどこか」) is about its document's subject: its title
 leads the answer (`assistant.answerers.compose`; JSQuAD development half 0.882 → 0.885,
 SQuAD's and the seed, related and corpus development splits unchanged; also counting
-「何党」「…国は？」 as who / where questions gained nothing more and was dropped).
+「何党」「…国は？」 as who / where questions gained nothing more and was dropped). So is a
+Japanese sentence with no topic (no は・も: 「…中心都市で、兵庫県で最も面積が大きい市である。」),
+whose unsaid subject is the document's (JSQuAD development half 0.885 → 0.892; the other
+development sets unchanged).
 
 A sentence whose own words are all the question's but ``RESTATES`` restates it
 (「…場合がある。」 for 「…場合を何という？」); when it is the best unit, the sentence
@@ -192,6 +195,7 @@ class ExtractiveAnswerer:
             unit.restates = unit.kind == "sentence" and len(own - query_terms) <= RESTATES < len(own)
             new_names = bool(question_names(unit.text) - asked_names) if asked.named else True
             unit.names_nothing = not new_names
+            unit.subjectless = asked.named and unit.kind == "sentence" and _subjectless(unit.text)
             unit.score = (
                 W_DENSE * float(similarity)
                 + W_COVERAGE * coverage
@@ -228,6 +232,17 @@ class ExtractiveAnswerer:
                     self._cache.popitem(last=False)
         matrix = np.stack([found[t] for t in texts])
         return matrix @ query
+
+
+def _subjectless(text: str) -> bool:
+    """A Japanese sentence with no topic particle (は・も): in a document, its unsaid subject
+    is what the document is about (「…兵庫県で最も面積が大きい市である。」)."""
+    if not _JAPANESE.search(text):
+        return False
+    return not any(
+        m.part_of_speech()[1] == "係助詞" and m.surface() in {"は", "も"}
+        for m in default_tokenizer().morphemes(text)
+    )
 
 
 def _columns_named(question: str, units: Sequence[Unit]) -> dict[str, set[str]]:

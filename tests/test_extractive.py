@@ -71,6 +71,29 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     assert is_anaphoric("Both are sold as loose leaves.") and is_anaphoric("いずれも手順は同じ。")
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "name"),
+    [
+        (
+            "Who moved the workshop to the harbour in 1902?",
+            "Anna Lind opened a workshop in the valley. She moved the workshop to the harbour in 1902. "
+            "The harbour is busy.",
+            "Anna Lind",
+        ),
+        (
+            "1902年に工房を港へ移したのは誰？",
+            "田中花子が谷に工房を開いた。彼女は1902年に工房を港へ移した。港はにぎやかだ。",
+            "田中花子",
+        ),
+    ],
+)
+def test_a_pronoun_sentence_is_quoted_with_the_sentence_naming_its_subject(
+    question: str, text: str, name: str
+) -> None:
+    # The sentence that answers says "she" (彼女): who she is stands in the sentence before.
+    assert name in _answer(question, text)
+
+
 def test_a_sentence_that_states_something_before_a_contrast_is_not_meta() -> None:
     from assistant.answerers.extractive import is_meta
 

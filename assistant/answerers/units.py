@@ -40,11 +40,12 @@ _COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
 ANAPHORA_JA = re.compile(
     r"^(?:[こそ](?:れ|の|う|ちら|こ)|こうした|そうした|このため|そのため|したがって|従って|よって|"
     r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが]|"
-    r"どちらも|いずれも|どれも|両者|両方)"
+    r"どちらも|いずれも|どれも|両者|両方|だが|ところが|けれども|でも|彼[はがの]|彼女[はがの])"
 )
 ANAPHORA_EN = re.compile(
     r"^(?:this|that|these|those|it|its|they|their|such|therefore|thus|hence|so|consequently|"
-    r"as a result|because of this|however|also|moreover|in addition|in contrast|both|either|neither)\b",
+    r"as a result|because of this|however|also|moreover|in addition|in contrast|both|either|neither|"
+    r"he|she|his|her)\b",
     re.IGNORECASE,
 )
 

@@ -73,7 +73,7 @@ _PAIR_EN = re.compile(
     r"(?=\s+(?:differ|compare|in|for|at|on|when|with)\b|\?|$|,)",
     re.IGNORECASE,
 )
-_MEASURE = re.compile(
+MEASURE = re.compile(
     r"どのくらい|どれくらい|どのぐらい|どれぐらい|どれほど|何分|何秒|何時間|何度|何倍|"
     r"\bhow (?:long|much|many|big|large|fast|far|often|heavy|hot|warm)\b",
     re.IGNORECASE,
@@ -216,7 +216,7 @@ def analyse(question: str) -> Question:
     """Detect the question's type, the things it names side by side, and its ask."""
     q = question.strip().rstrip("。")
     sides = _sides(q)
-    measure = bool(_MEASURE.search(q))
+    measure = bool(MEASURE.search(q))
     named = bool(_NAMED.search(q))
     ask = next((name for name, (asked, _) in ASKS.items() if asked.search(q)), "")
     unit = "" if ask else _unit_asked(q)

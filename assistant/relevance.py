@@ -25,13 +25,13 @@ The decision is made from the evidence, not from a similarity threshold alone:
 4. **Across languages** words cannot be shared; dense similarity decides, a bit
    stricter than within one language, and above the noise ceiling.
 5. **The noun asked for** (「…のロゴに描かれている動物は何」: 動物) must be known to the
-   index; so must the predicate of 「…を発明したのは誰」 (発明: the documents that never
-   speak of inventing do not say who invented; the seed, related and corpus development
-   splits and the JSQuAD development half unchanged, while such probes over the seed
-   were answered with a loosely related sentence). An exception when a passage is confidently close (the noun would be a
-   paraphrase: 「負担」 for overhead) was tried and dropped: multilingual-e5-small puts
-   on-topic Japanese questions at 0.86–0.90 whatever they ask, so on the development
-   split it answered near-topic questions (「…を発明した研究者は誰」) and the
+   index; so must the predicate of 「…を発明したのは誰」 (発明: documents that never speak
+   of inventing do not say who invented; the seed, related and corpus development splits
+   and the JSQuAD development half unchanged, while such probes over the seed were
+   answered with a loosely related sentence). An exception when a passage is
+   confidently close (the noun would be a paraphrase: 「負担」 for overhead) was tried
+   and dropped: multilingual-e5-small puts on-topic Japanese questions at 0.86–0.90
+   whatever they ask, so on the development split it answered near-topic questions (「…を発明した研究者は誰」) and the
    paraphrases it let through were still answered with the wrong sentence. General
    nouns that stand for any answer (もの・方法) and evaluative ones (利点・弱点・
    drawback: a property of the subject, which documents state without naming it) are
@@ -220,7 +220,7 @@ _GENERAL_NOUNS = {
 
 
 @lru_cache(maxsize=1)
-def _general_terms() -> frozenset[str]:
+def general_terms() -> frozenset[str]:
     """The general nouns as the tokenizer gives them (English ones stemmed: "purpose" → "purpos")."""
     tokenizer = default_tokenizer()
     return frozenset(_GENERAL_NOUNS | {t for word in _GENERAL_NOUNS for t in tokenizer.tokenize(word)})
@@ -235,7 +235,7 @@ def _asked_head(question: str) -> list[str]:
     tokenizer = default_tokenizer()
     if detect_language(question) != "ja":
         match = _HEAD_EN.search(question)
-        return [t for t in tokenizer.tokenize(match.group(1)) if t not in _general_terms()] if match else []
+        return [t for t in tokenizer.tokenize(match.group(1)) if t not in general_terms()] if match else []
     morphemes = list(default_tokenizer().morphemes(question))
     for j, morpheme in enumerate(morphemes):
         if morpheme.surface() not in _QUESTION_WORDS or j < 2:
@@ -252,13 +252,13 @@ def _asked_head(question: str) -> list[str]:
             ):
                 k -= 1
             if k >= 0 and morphemes[k].part_of_speech()[0] == "動詞":
-                return [t for t in tokenizer.tokenize(morphemes[k].surface()) if t not in _general_terms()]
+                return [t for t in tokenizer.tokenize(morphemes[k].surface()) if t not in general_terms()]
         nouns: list[str] = []
         while k >= 0 and morphemes[k].part_of_speech()[0] == "名詞":
             nouns.insert(0, morphemes[k].surface())
             k -= 1
         head = tokenizer.tokenize("".join(nouns)) if nouns else []
-        return [t for t in head if t not in _general_terms()]
+        return [t for t in head if t not in general_terms()]
     return []
 
 

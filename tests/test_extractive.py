@@ -291,6 +291,32 @@ def test_who_questions_prefer_the_sentence_that_names_someone(question: str, tex
     assert name in _answer(question, text).splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "value"),
+    [
+        (
+            "電気自動車の補給にはどのくらい時間がかかりますか？",
+            "| 項目 | 電気自動車 | ガソリン車 |\n| --- | --- | --- |\n"
+            "| 補給時間 | 長い（数十分〜数時間） | 短い（数分） |\n| 航続距離 | 短め | 長め |\n\n"
+            "- **不便さ**: 電気自動車は充電スタンドが少なく、補給にも時間がかかります。\n"
+            "- **静かさ**: 電気自動車はエンジン音がありません。",
+            "数十分〜数時間",
+        ),
+        (
+            "How long does refuelling an electric car take?",
+            "| Item | Electric car | Petrol car |\n| --- | --- | --- |\n"
+            "| Refuelling time | Long (tens of minutes to hours) | Short (a few minutes) |\n\n"
+            "- **Inconvenience**: charging stations are few, and refuelling an electric car takes time too.\n"
+            "- **Quiet**: an electric car has no engine noise.",
+            "tens of minutes",
+        ),
+    ],
+)
+def test_a_measure_question_is_answered_with_the_quantity(question: str, text: str, value: str) -> None:
+    # 「…時間がかかります」 repeats the question's frame (時間・かかる / take); the cell holds the quantity.
+    assert value in _answer(question, text).splitlines()[0]
+
+
 def test_value_question_answers_with_the_table_cell(docs_bot: Assistant) -> None:
     answer = docs_bot.ask("電気自動車の航続距離はどのくらい？")
     assert not answer.refused

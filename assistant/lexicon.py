@@ -35,10 +35,10 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ ENTRIES = 3  # dictionary entries of one written form
 MAX_GLOSS_WORDS = 2  # content words of a gloss, at most
 MIN_CHARS = 2  # a word of one character (台: stand, table, platform …) is too ambiguous
 MAX_TRANSLATIONS = 20  # an English word glossing more entries than this is too vague to translate
+CACHE_LIMIT = 200_000  # words remembered per cache; past it the cache starts again
+
+_T = TypeVar("_T")
 
 _PARENS = re.compile(r"\([^)]*\)")
 _WORD = re.compile(r"[a-z][a-z'-]*")
@@ -116,16 +119,11 @@ class JMdictLexicon:
     def keys(self, term: str) -> frozenset[str]:
         if term.isascii():
             return frozenset({term})
-        with self._lock:
-            found = self._cache.get(term)
-        if found is None:
-            glossed = len(term) >= MIN_CHARS and _is_noun(term)
-            found = _stems(self.glosses(term)) if glossed else frozenset()
-            with self._lock:
-                if len(self._cache) > 200_000:
-                    self._cache.clear()
-                self._cache[term] = found
-        return found
+        return self._cached(self._cache, term, lambda: self._keys(term))
+
+    def _keys(self, term: str) -> frozenset[str]:
+        glossed = len(term) >= MIN_CHARS and _is_noun(term)
+        return _stems(self.glosses(term)) if glossed else frozenset()
 
     def translations(self, word: str) -> list[str]:
         """Japanese words glossed exactly as the English ``word`` (or "to ``word``"): those
@@ -133,10 +131,9 @@ class JMdictLexicon:
         ones; none when more than ``MAX_TRANSLATIONS`` entries share the gloss (a word of
         many senses: "start", "example")."""
         word = word.lower()
-        with self._lock:
-            found = self._reverse.get(word)
-        if found is not None:
-            return found
+        return self._cached(self._reverse, word, lambda: self._translations(word))
+
+    def _translations(self, word: str) -> list[str]:
         rows = self._rows(
             """SELECT s.idseq,
                  (SELECT text FROM Kanji k WHERE k.idseq = s.idseq ORDER BY k.ID LIMIT 1),
@@ -149,16 +146,23 @@ class JMdictLexicon:
                WHERE g.text IN (?, ?) AND +g.lang = 'eng'""",
             (word, f"to {word}"),
         )
-        found = []
-        if len(rows) <= MAX_TRANSLATIONS:
-            # The word as a first meaning first (its first sense, its first gloss), common words first.
-            rows.sort(key=lambda row: (not row[3], not row[4], not row[5], row[0]))
-            found = list(dict.fromkeys(row[1] or row[2] for row in rows))
+        if len(rows) > MAX_TRANSLATIONS:
+            return []
+        # The word as a first meaning first (its first sense, its first gloss), common words first.
+        rows.sort(key=lambda row: (not row[3], not row[4], not row[5], row[0]))
+        return list(dict.fromkeys(row[1] or row[2] for row in rows))
+
+    def _cached(self, cache: dict[str, _T], key: str, compute: Callable[[], _T]) -> _T:
+        """``cache[key]``, computed once (thread-safe; the cache starts again past ``CACHE_LIMIT``)."""
         with self._lock:
-            if len(self._reverse) > 200_000:
-                self._reverse.clear()
-            self._reverse[word] = found
-        return found
+            if key in cache:
+                return cache[key]
+        value = compute()
+        with self._lock:
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            cache[key] = value
+        return value
 
     def glosses(self, term: str) -> list[str]:
         """The English glosses of a Japanese word's first senses (its written form, or its

@@ -14,7 +14,9 @@ Each paragraph becomes a Markdown file (title in front matter) under
 reruns (ingest is incremental, so embeddings are computed once per paragraph).
 Samples are nested (the first N of a fixed shuffle), so growing a sample embeds
 only the new paragraphs. Runs are resumable like any `assistant eval` run; a run is
-found again by its settings, so after a change to the code pass ``--fresh``.
+found again by its settings and a fingerprint of the package's code, so a changed
+answerer starts a new run beside the old one (both stay for a before/after
+comparison); ``--fresh`` runs the same code again from the start.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import assistant
 from assistant.errors import AssistantError
 from assistant.evals.dataset import load_dataset
 from assistant.evals.runner import pipeline_settings, run_eval
@@ -103,6 +106,16 @@ def format_table(summaries: dict[str, dict], split: str) -> str:
     return "\n".join(lines)
 
 
+def code_fingerprint() -> str:
+    """A hash of the package's source files: the answers a run holds were made by this code."""
+    package = Path(assistant.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_one(name: str, args: argparse.Namespace) -> dict:
     paragraphs = None if args.full else args.paragraphs
     questions = (
@@ -116,6 +129,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     overrides = {"embedder": args.embedder, "top_k": args.top_k}
     probe = load_settings(**overrides)
     key = hashlib.sha256(json.dumps(pipeline_settings(probe), sort_keys=True, default=str).encode())
+    key.update(code_fingerprint().encode())
     settings = load_settings(
         data_dir=work / f"index-{probe.embedder.replace(':', '_').replace('/', '_')}"
         f"-{probe.chunk_size}-{probe.chunk_overlap}",

@@ -22,6 +22,12 @@ questions of the seed, related and corpus development splits were answered (refu
 recall 0.958 → 1.0, 0.75 → 0.875, 0.5 → 0.625); the JSQuAD and SQuAD development halves
 were unchanged (0.863, 0.780).
 
+From the SQuAD and JSQuAD development halves: a year before 1800 counts as a date after a
+preposition ("in 1489", "the end of 1350", "200 BC"; a bare 1024 may be a size), 「2月8日」 counts
+as one, 「…が廃止されたのはいつか」 (いつ of something that happened: past tense, like
+"when did") asks for one while 「いつ使うべき」 (a situation) does not, and a fee is asked
+for by a question word, not by "how do the fees … compare".
+
 A question about a file, an option or a field (どのファイル・オプション・フィールド / which
 file, option, field) wants a *literal*: a path, a ``--flag``, a camelCase key. It is a
 preference, not an ask: a file may be named without a path ("the Dockerfile"), so its
@@ -97,7 +103,9 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # "cost" alone may ask how a cost behaves (「コストはどうなりますか」): an amount is
             # wanted only with a word that asks for one
             r"価格|値段|料金|いくら|ライセンス料|(?:費用|コスト)(?:は|が)(?:いくら|どのくらい|どれくらい|何円)|"
-            r"\bprice|\bhow much does|\bhow much is|\bwhat (?:is|are) the (?:cost|fee)|\bfee",
+            # a fee is asked for by a question word, not by "how do the fees compare"
+            r"\bprice|\bhow much does|\bhow much is|\bwhat (?:is|are) the (?:cost|fee)|"
+            r"\b(?:what|which|how much)\b[^?]{0,30}\bfees?\b",
             re.I,
         ),
         re.compile(
@@ -107,7 +115,10 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "date": (
         re.compile(
-            r"いつ(?:です|でした|でしょう|頃|ごろ|から|まで|に|リリース|発表|登場|開始|始ま|作られ|生まれ|誕生|発売|公開)|何年|何月|何日|日付|年代|"
+            # いつ asks for a date when it asks when something happened (past tense, as
+            # "when did" does), not when to do something (「いつ使うべき」: a situation)
+            r"いつ(?:です|でした|でしょう|頃|ごろ|から|まで|に|リリース|発表|登場|開始|始ま|作られ|生まれ|誕生|発売|公開)|"
+            r"いつ[^、。？?\s]{0,12}?た(?:か|の)?\s*[?？。]?\s*$|のはいつか|何年|何月|何日|日付|年代|"
             # "date" as the noun asked for ("what date", "the release date"), not the verb
             # ("used to date rock formations")
             r"リリース日|\bwhen (?:was|were|did)\b|\bwhat year|\bwhich year|"
@@ -115,7 +126,13 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(
-            r"[0-9０-９]{2,4}\s*年|[0-9]{4}[-/][0-9]{1,2}|\b(?:1[89]|20)[0-9]{2}\b|"
+            # a bare number is a year from 1800 on; an older one needs a preposition of time
+            # ("in 1489"), so that 1024 of "1024 MB" is not taken for one
+            r"[0-9０-９]{2,4}\s*年|[0-9０-９]{1,2}\s*月|[0-9０-９]{1,2}\s*日(?!間)|[0-9]{4}[-/][0-9]{1,2}|"
+            r"\b(?:1[89]|20)[0-9]{2}\b|"
+            r"\b(?:in|by|from|until|till|since|after|before|around|circa|c\.|of|to|during|between|throughout)\s+"
+            r"[0-9]{3,4}\b(?!\s*[%.,]?[0-9])|"
+            r"\b[0-9]{1,4}\s*(?:BC|BCE|AD|CE)\b|\bAD\s*[0-9]{1,4}\b|紀元前|"
             r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|明治|大正|昭和|平成|令和|世紀|"
             r"\b[0-9]{1,2}(?:st|nd|rd|th) century\b|\b[0-9]{3,4}0s\b",
             re.I,

@@ -14,6 +14,7 @@ from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
 from assistant.questions import analyse, fact_present
 from assistant.settings import load_settings
+from assistant.types import Passage
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
 
@@ -69,6 +70,19 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     both = passage_units("緑茶と紅茶は同じ茶の木から作られる。どちらも水色で区別できる。", 1)
     assert next(u for u in both if u.text.startswith("どちらも")).antecedent.startswith("緑茶と紅茶")
     assert is_anaphoric("Both are sold as loose leaves.") and is_anaphoric("いずれも手順は同じ。")
+    # 「同年」 (the same year) is the year of the sentence before
+    year = passage_units("茶会は1902年4月に始まった。同年8月、茶会は港へ移った。港はにぎやかだ。", 1)
+    assert next(u for u in year if u.text.startswith("同年")).antecedent.startswith("茶会は1902年")
+    assert not is_anaphoric("同時に湯を沸かす。")
+
+
+def test_a_sentence_is_one_unit_across_its_semicolons() -> None:
+    text = "The kettle holds: a spout that pours; a lid that seals; a handle. It is made of steel."
+    units = [u.text for u in passage_units(text, 1)]
+    assert units == [
+        "The kettle holds: a spout that pours; a lid that seals; a handle.",
+        "It is made of steel.",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,6 +158,61 @@ def test_a_date_is_asked_for_as_a_noun_and_found_as_a_century_or_decade() -> Non
     assert fact_present("date", "Tea houses spread in the 17th century.")
     assert fact_present("date", "Tea bags became common in the 1920s.")
     assert not fact_present("date", "Tea houses spread across the country.")
+
+
+def test_an_older_year_a_japanese_date_and_a_fee_are_asked_for_and_found() -> None:
+    # a year before 1800 counts after a preposition of time, not as a bare number
+    assert fact_present("date", "It was only in 1489 that the kettle works opened.")
+    assert fact_present("date", "The first teapots date from 200 BC.")
+    assert not fact_present("date", "The cache holds 1024 entries.")
+    assert fact_present("date", "会議は2月8日に行われた。")
+    assert not fact_present("date", "抽出には3日間かかる。")
+    # いつ asks for a date when it asks when something happened, not when to do something
+    assert analyse("紅茶の輸入が自由化されたのはいつか").ask == "date"
+    assert analyse("茶葉の規格はいつ改定されたか").ask == "date"
+    assert analyse("紅茶はいつ飲むべきですか？").ask == ""
+    assert analyse("いつも使う茶葉は？").ask == ""
+    # a fee is asked for with a question word, not by a comparison of fees
+    assert analyse("What fee does the tea club charge?").ask == "price"
+    assert analyse("How do the fees at the tea club compare to those at the shop?").ask == ""
+
+
+def test_an_acronym_of_the_question_is_found_spelled_out(docs_bot: Assistant) -> None:
+    """ "When did the kettle reach the US?" is answered by "… in the United States in 1891"."""
+    passage = Passage(
+        id="k", text="The Leafco kettle was first sold in the United States in 1891. It was made of copper.",
+        source="kettle.md", title="Kettles", heading_path=[], score=1.0, number=1, rank=1,
+    )  # fmt: skip
+    question = "When did the Leafco kettle reach the US?"
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, [passage], "en"))
+    assert "1891" in answer
+    # without the spelled-out name the year is of something else: nothing is stated
+    other = Passage(
+        id="o", text="The Leafco kettle was first sold in France in 1891. It was made of copper.",
+        source="kettle.md", title="Kettles", heading_path=[], score=1.0, number=1, rank=1,
+    )  # fmt: skip
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "en")) == ""
+
+
+def _passage(number: int, text: str, source: str, title: str = "") -> Passage:
+    return Passage(id=f"p{number}", text=text, source=source, title=title, heading_path=[], score=1.0,
+                   number=number, rank=number)  # fmt: skip
+
+
+def test_a_unit_that_states_the_fact_asked_for_leads_the_answer(docs_bot: Assistant) -> None:
+    """The best unit holds a year but not of Anna Lind (her family name is nowhere in its
+    passage); the unit that gives her year, close behind, leads. One far behind does not."""
+    question = "When did Anna Lind become a citizen of the town?"
+    passages = [
+        _passage(1, "Anna never became a citizen of the town, she said in 1950.", "a.md"),
+        _passage(2, "Lind became a citizen of the town in 1891.", "b.md", title="Anna Lind"),
+    ]
+    assert docs_bot.answerer.select(question, passages)[0].passage == 1  # the case under test
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "en"))
+    assert answer.splitlines()[0].startswith("Lind became a citizen of the town in 1891")
+    passages[1].text = "Her papers give 1891 as the year she was naturalised."
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "en"))
+    assert answer.splitlines()[0].startswith("Anna never became")
 
 
 def test_sides_and_asks() -> None:

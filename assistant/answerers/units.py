@@ -9,8 +9,10 @@ A passage (Markdown) becomes units a reader can understand on their own:
   names its subject;
 - a **sentence**, together with the sentence before it when it opens with a
   demonstrative, a connective or a word for "both" (これにより・そのため・この・それ・
-  どちらも / This, It, Therefore, Both …): the pattern classes below, not words of any
-  corpus.
+  どちらも / This, It, Therefore, Both …), a pronoun (彼女は / she) or a word for "the
+  same year" (同年・翌月・同社): the pattern classes below, not words of any corpus. A
+  sentence is whole across its semicolons, where the splitter cuts chunks short ("The
+  cavity forms: a mouth …; a pharynx …; …" is one unit).
 
 Markdown markup (emphasis, links, images, code marks) is removed from everything a
 reader sees. Every unit's text is made only of the passage's own words, so an answer
@@ -40,7 +42,10 @@ _COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
 ANAPHORA_JA = re.compile(
     r"^(?:[こそ](?:れ|の|う|ちら|こ)|こうした|そうした|このため|そのため|したがって|従って|よって|"
     r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが]|"
-    r"どちらも|いずれも|どれも|両者|両方|だが|ところが|けれども|でも|彼[はがの]|彼女[はがの])"
+    r"どちらも|いずれも|どれも|両者|両方|だが|ところが|けれども|でも|彼[はがの]|彼女[はがの]|"
+    # 同年・翌月・同社: "the same year", "the next month", "the said company" name nothing themselves
+    r"同(?:年|月|日|社|氏|党|国|市|町|村|県|校|局|書|法|作|曲|機|船|艦|駅|線|地|所|会|大学|時期)|"
+    r"翌(?:年|月|日|朝|週|春|夏|秋|冬)|前年|前月|前日|同じ年)"
 )
 ANAPHORA_EN = re.compile(
     r"^(?:this|that|these|those|it|its|they|their|such|therefore|thus|hence|so|consequently|"
@@ -264,7 +269,7 @@ def _sentence_units(text: str, number: int, headings: list[str], group: str) -> 
     text = clean(text)
     if not text or (text.startswith(("（", "(")) and text.endswith(("）", ")"))):
         return []  # a caption
-    sentences = [s for s in split_sentences(text) if len(s) >= 4]
+    sentences = [s for s in _clauses_joined(split_sentences(text)) if len(s) >= 4]
     units = []
     subject = subject_of(headings)
     for i, sentence in enumerate(sentences):
@@ -272,6 +277,18 @@ def _sentence_units(text: str, number: int, headings: list[str], group: str) -> 
         units.append(Unit(sentence, number, "sentence", 0, list(headings), subject=subject,
                           antecedent=antecedent, group=group))  # fmt: skip
     return units
+
+
+def _clauses_joined(pieces: list[str]) -> list[str]:
+    """The splitter ends a piece at a semicolon (chunks stay short); a unit is the whole
+    sentence, so the clauses of 「The cavity forms: a mouth …; a pharynx …」 stay together."""
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and sentences[-1].endswith(";"):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 def is_anaphoric(sentence: str) -> bool:

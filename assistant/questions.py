@@ -126,8 +126,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(
-            # a bare number is a year from 1800 on; an older one needs a preposition of time
-            # ("in 1489"), so that 1024 of "1024 MB" is not taken for one
+            # a bare number is a year from 1800 on; an older one needs a preposition before it
+            # ("in 1489", "the end of 1350"), so that 1024 of "1024 MB" is not taken for one
             r"[0-9０-９]{2,4}\s*年|[0-9０-９]{1,2}\s*月|[0-9０-９]{1,2}\s*日(?!間)|[0-9]{4}[-/][0-9]{1,2}|"
             r"\b(?:1[89]|20)[0-9]{2}\b|"
             r"\b(?:in|by|from|until|till|since|after|before|around|circa|c\.|of|to|during|between|throughout)\s+"

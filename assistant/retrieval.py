@@ -38,6 +38,10 @@ hit@1 (0.885). Japanese questions over English documents are left to the dense s
 
 A list whose hits all score alike (a single hit) gives each hit its field's full weight;
 min-max normalisation used to give it none.
+
+A passage found by its words alone (beyond the ``candidates`` of the dense search) gets
+its cosine similarity to the question from its stored vector, so that relevance judges
+it by its similarity and not by a missing one.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+
+import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.lexical import NGRAMS, STOPWORDS, WORDS, LexicalIndex, char_ngrams, default_tokenizer
@@ -136,6 +142,12 @@ class Retriever:
         stored = {c.id: c for c in self.store.get([chunk_id for chunk_id, _ in top])}
         # A chunk deleted by a concurrent ingest between the two calls is dropped.
         chunks = [_retrieved(stored[i], e) for i, e in top if i in stored]
+        # A chunk found by its words alone (beyond the dense candidates) still gets its
+        # similarity to the question: relevance weighs it, and none is not "unlike".
+        unscored = [c.id for c in chunks if c.dense_score is None]
+        for chunk_id, vector in self.store.vectors(unscored).items():
+            chunk = next(c for c in chunks if c.id == chunk_id)
+            chunk.dense_score = _cosine(vector, query_vector)
         for chunk in chunks:
             chunk.term_coverage = bm25.coverage(tokens, chunk.id)
         timings["fuse"] = time.perf_counter() - started
@@ -214,6 +226,11 @@ def fuse(
                 entry["score"] += weight * ((value - bottom) / span if span else 1.0)
             entry[f"{name}_score"], entry[f"{name}_rank"] = value, rank
     return fused
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm else 0.0
 
 
 def _retrieved(chunk: StoredChunk, entry: dict[str, float]) -> Passage:

@@ -417,6 +417,15 @@ class ChromaStore:
         }
         return [found[i] for i in ids if i in found]
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of some chunks (those that exist)."""
+        if not ids:
+            return {}
+        batch = self._retrying(lambda c: self._call(c.get, ids=list(ids), include=["embeddings"]))
+        return {
+            i: np.asarray(v, dtype=np.float32) for i, v in zip(batch["ids"], batch["embeddings"], strict=True)
+        }
+
     def all_chunks(self) -> list[StoredChunk]:
         def read(collection: Any) -> list[StoredChunk]:
             out: list[StoredChunk] = []

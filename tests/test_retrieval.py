@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.errors import IndexMismatchError
@@ -81,3 +82,26 @@ def test_a_single_lexical_hit_gets_its_fields_full_weight() -> None:
     """Min-max normalisation of one hit (top == bottom) must not give it nothing."""
     fused = fuse([("a", 0.9), ("b", 0.5)], [("b", 3.2)], "score", 1.0, 1.5, 60)
     assert fused["b"]["score"] == 1.5 and fused["a"]["score"] == 1.0
+
+
+def test_a_passage_found_by_its_words_alone_gets_its_similarity(bot: Assistant, tmp_path: Path) -> None:
+    """A chunk beyond the dense candidates, found by BM25 alone, still carries its cosine
+    similarity to the question: relevance must not read a missing score as 0."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(6):
+        (docs / f"note{n}.md").write_text(
+            f"# 茶会 {n}\n\n茶会が開かれたのは何月何日ですか？第{n}回の茶会の問い合わせ。\n", encoding="utf-8"
+        )
+    (docs / "minutes.md").write_text("# 議事録\n\n茶道連絡会議は2月8日に開かれた。\n", encoding="utf-8")
+    bot.ingest([docs])
+    bot.settings = bot.retriever.settings = bot.settings.model_copy(update={"candidates": 3, "top_k": 7})
+    question = "茶道連絡会議が開かれたのは何月何日ですか？"
+    found = bot.retriever.search(question).chunks
+    assert sum(p.dense_rank is None for p in found) >= 1  # the case under test: beyond the dense list
+    query = np.asarray(bot.embedder.embed_query(question))
+    vectors = bot.store.vectors([p.id for p in found])
+    for passage in found:
+        stored = vectors[passage.id]
+        cosine = float(stored @ query) / float(np.linalg.norm(stored) * np.linalg.norm(query))
+        assert passage.dense_score == pytest.approx(cosine, abs=1e-5)

@@ -40,6 +40,17 @@ def test_source_matching_by_suffix_heading_and_chunk_id() -> None:
     assert m.source_matches("abc123", Passage.from_dict(as_dict))
 
 
+def test_a_reference_section_may_be_the_document_title() -> None:
+    """The H1 is the title, not part of the heading path: the text under it, before the
+    first subheading, has an empty path and is named "doc.md#Title"."""
+    intro = Passage("i", "Tea is brewed from leaves.", "/c/tea.md", "Tea guide", [])
+    later = Passage("l", "Steep for three minutes.", "/c/tea.md", "Tea guide", ["Brewing"])
+    assert m.source_matches("tea.md#Tea guide", intro)
+    assert m.source_matches("tea.md#Tea guide > Brewing", later)
+    assert not m.source_matches("tea.md#Brewing", intro)
+    assert not m.source_matches("tea.md#Other guide", intro)
+
+
 def test_retrieval_metrics_hand_computed() -> None:
     # references a and b; ranks: 1 irrelevant, 2 -> a, 3 -> a again, 4 -> b
     passages = [P("/c/x.md"), P("/c/a.md"), P("/c/a.md"), P("/c/b.md")]

@@ -48,8 +48,9 @@ IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")
 # Bumped whenever a metric's definition changes: runs scored differently are not mixed.
 # 3: ranking metrics in retrieval order; 4: faithfulness piece by piece, frame lines skipped;
 # 5: Japanese punctuation and brackets end a Latin word in answer tokens (f1, contains-reference);
-# 6: contains-reference also reads words apart at the punctuation inside them ("Singer's")
-METRICS_VERSION = 6
+# 6: contains-reference also reads words apart at the punctuation inside them ("Singer's");
+# 7: a reference section may be the document's title (its H1: "doc.md#Title")
+METRICS_VERSION = 7
 
 
 def _value(value: Any) -> Any:

@@ -57,7 +57,9 @@ def source_matches(reference: str, passage: Passage) -> bool:
     if not fragment:
         return True
     wanted = [_norm_heading(p) for p in fragment.split(">") if p.strip()]
-    have = [_norm_heading(h) for h in passage.heading_path]
+    # A document's H1 is its title, kept beside the heading path (`assistant.splitting`):
+    # "doc.md#Title" names the text under it, before the first subheading.
+    have = [_norm_heading(h) for h in [passage.title, *passage.heading_path] if h]
     return any(have[i : i + len(wanted)] == wanted for i in range(len(have) - len(wanted) + 1))
 
 

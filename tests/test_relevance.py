@@ -198,3 +198,17 @@ def test_a_pronoun_before_a_noun_asks_for_no_quantity() -> None:
 
     assert analyse("検索はページ内の何コードを対象としますか？").ask == ""
     assert analyse("ケトルの容量は何リットルですか？").unit == "リットル"
+
+
+def test_question_words_are_not_content_a_passage_must_hold() -> None:
+    """「…は何月何日」 asks; 何月・何日 are not words the answer contains (「2月8日」)."""
+    from assistant.questions import is_question_word
+    from assistant.types import Passage
+
+    passage = Passage(id="m", text="茶道連絡会議は2月8日に開かれた。", source="m.md", title="議事録",
+                      heading_path=[], score=1.0, dense_score=0.8)  # fmt: skip
+    ok, reason = relevance.decide("茶道連絡会議は何月何日に開かれた？", [passage], "ja", low=0.76, high=0.86,
+                                  min_coverage=0.8)  # fmt: skip
+    assert ok, reason
+    assert all(is_question_word(w) for w in ["何月", "何人", "誰", "いつ", "幾つ"])
+    assert not any(is_question_word(w) for w in ["何か", "茶会", "会議"])

@@ -192,7 +192,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"[^\s、。]{2,}(?:金庫|銀行|協会|機構|委員会|連盟|連合|評議会|協議会|組合|公社|学会|大学|研究所|"
             r"後援会|同盟|党|省|庁)(?:[がはのにでと、。）」]|$)|"
             r"\b(?:Inc|Corp|Corporation|LLC|Ltd|GmbH|Foundation|Company|Association|Institute|University|"
-            r"Council|Agency|Committee|Commission|Society|Ministry|Bank|Party|Union)\b|によって(?:開発|作|提供|保守)|が(?:開発|提供)(?:した|する|して)|"
+            r"Council|Agency|Committee|Commission|Society|Ministry|Bank|Party|Union)\b|"
+            r"によって(?:開発|作|提供|保守)|が(?:開発|提供)(?:した|する|して)|"
             r"\b(?:developed|maintained|created|made|built|owned) by\b",
             re.I,
         ),
@@ -234,7 +235,7 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
 }
 
-_COUNTER_KA = "かカヶケ箇ヵ"  # one counter written five ways: 3か所・3カ所・3ヶ所・3箇所
+_COUNTER_KA = "かカヶケ箇ヵ"  # one counter written several ways: 3か所・3カ所・3ヶ所・3箇所
 
 # The literal a file, option or field question wants (a preference, not an ask).
 LITERALS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {

@@ -171,7 +171,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "version": (
         re.compile(
-            r"バージョン(?:番号)?(?:は|を|が|って)|どのバージョン|版は|何版|どのリリース|リリース番号|"
+            r"バージョン(?:番号)?(?:は|を|が|って|です|でしょう|[？?]|$)|どの\S{0,12}バージョン|版は|何版|"
+            r"どのリリース|リリース番号|"
             r"\b(?:which|what) (?:(?!(?:does|do|did|is|are|was|were|can|will|has|have|had)\b)[\w-]+ ){0,3}"
             r"(?:version|release)\b|\bversion (?:number|of \S+ (?:is|was))\b",
             re.I,
@@ -180,7 +181,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "organisation": (
         re.compile(
-            r"(?:企業|会社|メーカー|ベンダー|開発元|団体|組織)名?(?:は|が|を)?(?:どこ|何|なに|なん|誰|だれ|どれ)?"
+            # the noun asked for, with its particle: 「…企業はどこ」, not 「何の会社か」 (what kind)
+            r"(?:企業|会社|メーカー|ベンダー|開発元|団体|組織)名?(?:は|が)(?:どこ|何|なに|なん|誰|だれ|どれ)?"
             r"(?:です|でしょう)?(?:か|の)?\s*[？?。]?\s*$|どこが(?:開発|提供|作|保守)|"
             r"\bwhich (?:company|vendor|organi[sz]ation|firm|foundation)|"
             r"\bwho (?:develops|developed|makes|made|maintains|created|owns|sells|builds)\b",
@@ -221,7 +223,7 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # 「いくつかの」 (some) asks for nothing; いくら without a word of money asks for an
             # amount (「議席数はいくらか」); "a number of" is not "the number of"
             r"いくつ(?!か[のを、])|いくら(?!でも)|何個|何台|何人|何種類|何社|何件|"
-            r"\bhow many\b|\b(?:the|total) number of\b",
+            r"\bhow many\b|\b(?:the|total) (?:(?:maximum|minimum|total|average|exact) )?number of\b",
             re.I,
         ),
         re.compile(

@@ -194,9 +194,12 @@ def test_an_ask_is_the_thing_asked_for_not_a_word_of_the_question_body() -> None
     # … while the thing asked for still is
     assert analyse("茶葉を輸入している団体は？").ask == "organisation"
     assert analyse("茶器を作っている企業はどこですか？").ask == "organisation"
+    assert analyse("茶葉堂は何の会社か？").ask == ""  # what kind of company, not which one
     assert analyse("茶会の参加費の価格はいくらですか？").ask == "price"
     assert analyse("How much does a tea lesson cost?").ask == "price"
     assert analyse("Which version of the kettle added a whistle?").ask == "version"
+    assert analyse("茶会の規約はどの改訂バージョンですか？").ask == "version"
+    assert analyse("What is the maximum number of guests a tea room may seat?").ask == "count"
     assert analyse("What is the number of tea houses in the town?").ask == "count"
     assert analyse("茶会が始まったのは何年ですか？").ask == "date"
 

@@ -36,8 +36,8 @@ an amount (a number, not necessarily money). A counter may be written several wa
 (10カ所 for 何か所) and a quantity may carry a multiplier (250万トン). Counted over every
 question of the JSQuAD development half that has an ask, the sentence holding the gold
 answer had a fact of the asked shape in 400 of 456 (organisation 2 of 30, price 15 of 24)
-before and in 383 of 405 after (organisation 9 of 23, price 1 of 2); on SQuAD's, 584 of 666
-before and 604 of 633 after. Questions whose fact has no recognisable shape are still
+before and in 380 of 399 after (organisation 6 of 17, price 1 of 2); on SQuAD's, 584 of 666
+before and 604 of 632 after. Questions whose fact has no recognisable shape are still
 refused wrongly when they have an ask (an organisation named without 株式会社 or a
 suffix such as 協会・委員会: ハイネケン); an ask is a promise about the answer's shape.
 Through the pipeline, with question words left out of relevance's coverage

@@ -52,9 +52,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from assistant.embedders import Embedder
+from assistant.embedders import Embedder, cosine
 from assistant.lexical import NGRAMS, STOPWORDS, WORDS, LexicalIndex, char_ngrams, default_tokenizer
 from assistant.lexical_store import LexicalStore
 from assistant.lexicon import make_lexicon
@@ -144,10 +142,9 @@ class Retriever:
         chunks = [_retrieved(stored[i], e) for i, e in top if i in stored]
         # A chunk found by its words alone (beyond the dense candidates) still gets its
         # similarity to the question: relevance weighs it, and none is not "unlike".
-        unscored = [c.id for c in chunks if c.dense_score is None]
-        for chunk_id, vector in self.store.vectors(unscored).items():
-            chunk = next(c for c in chunks if c.id == chunk_id)
-            chunk.dense_score = _cosine(vector, query_vector)
+        unscored = {c.id: c for c in chunks if c.dense_score is None}
+        for chunk_id, vector in self.store.vectors(list(unscored)).items():
+            unscored[chunk_id].dense_score = cosine(vector, query_vector)
         for chunk in chunks:
             chunk.term_coverage = bm25.coverage(tokens, chunk.id)
         timings["fuse"] = time.perf_counter() - started
@@ -226,11 +223,6 @@ def fuse(
                 entry["score"] += weight * ((value - bottom) / span if span else 1.0)
             entry[f"{name}_score"], entry[f"{name}_rank"] = value, rank
     return fused
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b) / norm) if norm else 0.0
 
 
 def _retrieved(chunk: StoredChunk, entry: dict[str, float]) -> Passage:

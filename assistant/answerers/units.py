@@ -10,7 +10,8 @@ A passage (Markdown) becomes units a reader can understand on their own:
 - a **sentence**, together with the sentence before it when it opens with a
   demonstrative, a connective or a word for "both" (これにより・そのため・この・それ・
   どちらも / This, It, Therefore, Both …), a pronoun (彼女は / she) or a word for "the
-  same year" (同年・翌月・同社): the pattern classes below, not words of any corpus. A
+  same year" (同年・翌月・同社), or a number or part of what was named ("All three …",
+  "The other third …", "The result …"): the pattern classes below, not words of any corpus. A
   sentence is whole across its semicolons, where the splitter cuts chunks short ("The
   cavity forms: a mouth …; a pharynx …; …" is one unit).
 
@@ -50,7 +51,10 @@ ANAPHORA_JA = re.compile(
 ANAPHORA_EN = re.compile(
     r"^(?:this|that|these|those|it|its|they|their|such|therefore|thus|hence|so|consequently|"
     r"as a result|because of this|however|also|moreover|in addition|in contrast|both|either|neither|"
-    r"he|she|his|her)\b",
+    r"he|she|his|her|"
+    # numbers and parts of what was named before: "All three …", "The other third …", "The result …"
+    r"all (?:two|three|four|five|six|seven|eight|nine|ten)|each of|one of (?:them|these|those)|none of|"
+    r"the (?:two|three|four|five|other|others|rest|remainder|latter|former|result|outcome|same))\b",
     re.IGNORECASE,
 )
 
@@ -121,8 +125,10 @@ def subject_of(headings: Sequence[str]) -> str:
 
     A facet heading (「主な特徴」, "Features") is short and repeats under several subjects;
     without the whole document at hand, a short last heading under a longer parent is
-    taken as a facet and the parent names the subject.
+    taken as a facet and the parent names the subject. A heading that asks a question
+    (「どちらを選ぶべきか？」) names no subject.
     """
+    headings = [h for h in headings if not re.search(r"[？?]\s*$", h)]
     if not headings:
         return ""
     last = headings[-1]

@@ -138,6 +138,13 @@ _EN_LEAD = re.compile(
 # text that says what the default is: a value of the same kind that is not the default
 # (「on-failure[:max-retries]」 with no default given) does not answer it.
 DEFAULT = re.compile(r"\bdefaults?\b|\bby default\b|デフォルト|既定|初期値|初期設定|標準(?:では|設定)", re.I)
+# What the default is of: the words after "default" up to a preposition or verb ("the default
+# restart policy of …"), the noun before 「の既定値」 or after 「既定の」.
+_DEFAULT_OF = re.compile(
+    r"\bdefault\s+(?P<en>(?:(?!(?:of|for|in|on|at|to|when|is|are|does|do|used|that|which)\b)[\w.-]+\s*){1,3})|"
+    r"(?P<ja1>[^\s、。？?のはがを]{2,30})の(?:既定|デフォルト|初期)|(?:既定|デフォルト|初期)(?:値)?の(?P<ja2>[^\s、。？?のはがを]{2,30})",
+    re.I,
+)
 
 # The kind of fact a question asks for, and the shape such a fact has in a text.
 ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -355,6 +362,14 @@ def is_question_word(term: str) -> bool:
     """Is the term a question word (誰・いつ・何月・何人 …)? It asks; it is not content a
     passage must contain (「…が行われたのは何月何日」 is answered by 「2月8日の…」)."""
     return term in _QUESTION_TERMS or (len(term) >= 2 and term.startswith("何") and term != "何か")
+
+
+def default_of(question: str) -> str:
+    """The thing whose default a question asks for ("restart policy", 「imagePullPolicy」), or ""."""
+    found = _DEFAULT_OF.search(question)
+    if not found:
+        return ""
+    return next((g for g in found.groupdict().values() if g), "").strip()
 
 
 def fact_present(ask: str, text: str) -> bool:

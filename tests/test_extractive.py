@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
-from assistant.questions import analyse, fact_owners, fact_present
+from assistant.questions import analyse, default_of, fact_owners, fact_present
 from assistant.settings import load_settings
 from assistant.types import Passage
 
@@ -97,6 +97,35 @@ def test_a_pointing_sentence_that_adds_the_asked_word_wins_over_its_antecedent(d
     # nor does a lead-in that ends in a colon
     lead = passage_units("Limits keep kettles safe. Their design defaults:", 1)
     assert lead[-1].antecedent and lead[-1].text.endswith(":")
+
+
+def test_a_pointing_sentence_that_only_says_they_differ_owns_nothing(docs_bot: Assistant) -> None:
+    """「どちらも…使われますが、…に大きな違いがあります」 points back to the sentence naming both
+    sides, yet states no value: it does not take that sentence's words and outrank the row."""
+    intro = Passage(
+        "i",
+        "電気自動車（EV）とガソリン車は、現代の移動に欠かせない存在です。どちらも日常の移動に"
+        "使われますが、動力源と補給時間に大きな違いがあります。",
+        "c.md",
+        "比較",
+        [],
+        score=1.0,
+        number=1,
+        rank=1,
+    )
+    table = Passage(
+        "t",
+        "| 項目 | 電気自動車 (EV) | ガソリン車 |\n| --- | --- | --- |\n"
+        "| **補給時間** | 急速充電で約30分 | 給油で約5分 |",
+        "c.md",
+        "比較",
+        ["概要"],
+        score=1.0,
+        number=2,
+        rank=2,
+    )
+    question = "電気自動車とガソリン車の補給時間の違いは？"
+    assert docs_bot.answerer.select(question, [intro, table])[0].kind == "row"
 
 
 def test_a_heading_that_asks_a_question_names_no_subject() -> None:
@@ -310,10 +339,34 @@ def test_a_default_is_answered_only_by_a_text_that_says_it_is_the_default(docs_b
     assert "green (80 °C) is the default" in "".join(
         str(x) for x in docs_bot.answerer.stream(question, [stated], "en")
     )
+    # the default of something else is not the default asked about
+    other = _passage(1, "The Leafco kettle has a timer; the default timer length is 3 minutes.", "k.md")
+    assert default_of(question) == "brewing mode"
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "en")) == ""
     japanese = _passage(1, "Leafcoの抽出モードは緑茶と紅茶の2つで、既定では緑茶です。", "k.md")
     assert "既定では緑茶" in "".join(
         str(x) for x in docs_bot.answerer.stream("Leafcoの既定の抽出モードは何ですか？", [japanese], "ja")
     )
+
+
+def test_every_sentence_of_a_quoted_unit_is_cited(docs_bot: Assistant) -> None:
+    """A cell whose text goes on after a full stop ("… the kettle. (Default)") and a lead-in
+    ending in a colon ("Their defaults:") read as the splitter reads them: nothing uncited,
+    no doubled colon."""
+    from assistant.answerers.citations import uncited_sentences
+
+    table = _passage(
+        1, "| Mode | Description |\n| --- | --- |\n| green | Brews at 80 °C. (Default) |", "k.md"
+    )
+    answer = "".join(
+        str(x) for x in docs_bot.answerer.stream("What is the default mode of the kettle?", [table], "en")
+    )
+    assert "(Default)" in answer and uncited_sentences(answer) == []
+    listed = _passage(1, "Kettles keep water hot. Their defaults:\n\n- keepWarm: 60 minutes", "k.md")
+    answer = "".join(
+        str(x) for x in docs_bot.answerer.stream("How long is keepWarm by default?", [listed], "en")
+    )
+    assert "Their defaults: keepWarm" in answer and "::" not in answer
 
 
 def _passage(number: int, text: str, source: str, title: str = "") -> Passage:

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 
 from assistant.answerers.units import Unit
 from assistant.questions import Question
+from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
 
 LIST_CAP = 8
@@ -85,15 +86,12 @@ def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
     sentence followed by its citation."""
     text = unit.reader_text
     if lead and unit.kind == "item" and unit.lead and not text.startswith(unit.lead):
-        text = f"{unit.lead}: {text}"
+        text = f"{unit.lead.rstrip(':： ')}: {text}"  # "Their defaults:" is not doubled
     mark = f"[{unit.passage}]"
-    text = _INNER_JA.sub(f"{mark} ", text)
-    text = _INNER_EN.sub(f" {mark} ", text)
-    return f"{prefix}{text} {mark}"
-
-
-_INNER_JA = re.compile(r"(?<=[。！？])\s*(?=\S)")
-_INNER_EN = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
+    # every sentence cited, as the answer's sentences are read (`assistant.text`)
+    pieces = split_answer_sentences(text) or [text]
+    inner = [f"{p}{mark}" if p.endswith(("。", "！", "？")) else f"{p} {mark}" for p in pieces[:-1]]
+    return f"{prefix}{' '.join([*inner, pieces[-1]])} {mark}"
 
 
 def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
@@ -109,7 +107,8 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
             break
-        if not _redundant(unit, best) and unit.kind != "row":
+        # a lead-in ending in a colon ("Their defaults:") introduces what the best unit says
+        if not _redundant(unit, best) and unit.kind != "row" and not re.search(r"[:：]\s*$", unit.text):
             lines.append(_line(unit))
             break
     return lines

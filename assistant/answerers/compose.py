@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.answerers.units import Unit
+from assistant.answerers.units import Unit, is_lead_in
 from assistant.questions import Question
 from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
@@ -108,7 +108,7 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         if unit.score < best.score - CLOSE:
             break
         # a lead-in ending in a colon ("Their defaults:") introduces what the best unit says
-        if not _redundant(unit, best) and unit.kind != "row" and not re.search(r"[:：]\s*$", unit.text):
+        if not _redundant(unit, best) and unit.kind != "row" and not is_lead_in(unit.text):
             lines.append(_line(unit))
             break
     return lines

@@ -128,7 +128,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant.answerers.compose import CLOSE, TRANSLATION_NOTE, compose
-from assistant.answerers.units import Unit, passage_units
+from assistant.answerers.units import Unit, is_lead_in, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer, groups_of, match
 from assistant.lexicon import bridge_keys, make_lexicon
@@ -151,7 +151,6 @@ MEASURE_BONUS = 0.12  # a measure question: a cell with its value (half for othe
 RESTATES = 2  # a sentence with at most this many words beyond the question's restates it
 
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-_COLON_END = re.compile(r"[:：]\s*$")
 _META = re.compile(
     r"(?:違い|差|相違|特徴|メリット|利点|重要性?)(?:が|は)(?:あり|ある|存在)|異なります|重要です|"
     r"\b(?:differ|differences?|important|matters?)\b",
@@ -251,7 +250,7 @@ class ExtractiveAnswerer:
         for u, own in zip(units, own_terms, strict=True):
             before = set(tokenizer.tokenize(u.antecedent)) if u.antecedent else set()
             adds = (own - before) & query_terms
-            states = adds and not _COLON_END.search(u.text) and not _says_only_that(u.text)
+            states = adds and not is_lead_in(u.text) and not _says_only_that(u.text)
             stated_terms.append(own | before if states else own)
         # A question word matches a unit's word or its synonym (SudachiDict's groups).
         lexicon = make_lexicon(self._settings.lexicon)

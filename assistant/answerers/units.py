@@ -213,7 +213,7 @@ def _table_units(lines: list[str], number: int, headings: list[str], group: str)
 
 def _lead_in(units: list[Unit]) -> str:
     """The sentence just before a list, when it introduces it (ends in a colon)."""
-    if units and units[-1].kind == "sentence" and _COLON_END.search(units[-1].text):
+    if units and units[-1].kind == "sentence" and is_lead_in(units[-1].text):
         return units[-1].text
     return ""
 
@@ -295,6 +295,11 @@ def _clauses_joined(pieces: list[str]) -> list[str]:
         else:
             sentences.append(piece)
     return sentences
+
+
+def is_lead_in(text: str) -> bool:
+    """Does the text end in a colon, introducing what follows ("Their defaults:")?"""
+    return bool(_COLON_END.search(text))
 
 
 def is_anaphoric(sentence: str) -> bool:

@@ -380,8 +380,15 @@ def fact_present(ask: str, text: str) -> bool:
 
 
 _CLAUSE_END = re.compile(r"[、。，,;；:：（(「『\n]")
-_OWNER = re.compile(r"[A-Za-z][A-Za-z0-9+#_-]*|[ァ-ヴー]{2,}")
-_NOT_OWNER = frozenset({"version", "release", "v", "ver", "バージョン", "リリース"})
+# a name: capitalised or with a capital or digit inside (Windows, iOS, k8s), or katakana; not
+# an ordinary English word before the number ("became beta in v1.30")
+_OWNER = re.compile(r"\b(?:[A-Z][A-Za-z0-9+#_-]*|[a-z]+[A-Z0-9][A-Za-z0-9+#_-]*)|[ァ-ヴー]{2,}")
+_NOT_OWNER = frozenset({
+    "version", "release", "v", "ver", "バージョン", "リリース",
+    # English function words capitalised at the start of a sentence ("It shipped with 2.1")
+    "it", "its", "the", "this", "that", "these", "those", "they", "a", "an", "in", "on", "at", "with",
+    "from", "since", "until", "and", "or", "of", "for", "to", "by", "as", "after", "before",
+})  # fmt: skip
 
 
 def fact_owners(ask: str, text: str) -> list[str]:

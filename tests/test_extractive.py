@@ -307,6 +307,9 @@ def test_a_version_belongs_to_the_name_before_it(docs_bot: Assistant) -> None:
         "version", "Leafco（2019年発売、Ovenmax 10 バージョン 2004 で対応）は湯を沸かす。"
     ) == ["Ovenmax"]
     assert fact_owners("version", "バージョン 1.2 が出た。") == [""]
+    # an ordinary word before the number names nothing
+    assert fact_owners("version", "The whistle became standard in v2.1 and stayed.") == [""]
+    assert fact_owners("version", "It shipped with release 2.1 last year.") == [""]
     question = "Leafcoのファームウェアのバージョン番号は？"
     other = _passage(
         1, "Leafco（2019年発売、Ovenmax 10 バージョン 2004 で対応）は湯を沸かす。", "k.md", "Leafco"

@@ -55,6 +55,11 @@ development splits (our corpus's refusal recall 0.625 → 0.875 with the first t
 seed's and related's 0.941 → 0.971 and 0.875 → 1.0 with the default); no answerable
 development question lost, the JSQuAD and SQuAD development halves unchanged.
 
+A member or a bound is not a count: 「…の実装の１つ」「一つ以上の」 / "one of", "one or more"
+(`_NOT_A_COUNT`; 「…最大ノード数は何台」 was answered because a sentence about another
+component was "one of" the implementations; related development split's refusal recall
+0.875 → 1.0, nothing else changed on the development sets).
+
 Evaluative nouns ask for a list (弱点・難点・強み / weaknesses, limitations), as 欠点 and
 "drawbacks" already did: 「コンテナの弱点は何ですか？」 wants every listed property, not the
 definition sentence it was taken for (「…は何ですか」).
@@ -372,10 +377,18 @@ def default_of(question: str) -> str:
     return next((g for g in found.groupdict().values() if g), "").strip()
 
 
+# 「…の実装の１つ」「一つ以上の」 / "one of the", "one or more": a member or a bound, not a count
+_NOT_A_COUNT = re.compile(
+    r"の(?:[1１一]|ひと)つ(?!目)|(?:[1１一]|ひと)つ(?:以上|または|もしくは)|\bone (?:of|or more)\b", re.I
+)
+
+
 def fact_present(ask: str, text: str) -> bool:
     """Does the text contain a fact of the shape the question asks for?"""
     if not ask:
         return True
+    if ask == "count":
+        text = _NOT_A_COUNT.sub(" ", text)
     return bool(ASKS[ask][1].search(text))
 
 

@@ -323,6 +323,13 @@ def test_a_count_is_not_a_year_nor_a_version_and_memory_asks_for_bytes() -> None
     asked = analyse("What is the maximum number of leaves a tea shoot may carry?")
     assert not asked.holds("等級の規格は 2017年に 1.0、2021年に 2.0 になった。")
     assert asked.holds("A shoot may carry 12 leaves.") and asked.holds("About 2.5 million shoots are picked.")
+    # "one of" and "one or more" name a member and a bound, not how many there are
+    asked = analyse("茶園1か所あたりの最大の焙煎機の台数は何台ですか？")
+    assert not asked.holds("焙煎機は茶園の設備の１つです。") and not asked.holds("一つ以上の焙煎機を置ける。")
+    assert asked.holds("焙煎機は最大3台まで置ける。")
+    asked = analyse("How many kettles may a tea house run at most?")
+    assert not asked.holds("One of the kettles is older than the house.")
+    assert not asked.holds("A house runs one or more kettles.")
     asked = analyse("茶葉の焙煎機に載せられるメモリの最大量はどれくらいですか？")
     assert asked.ask == "size"
     assert asked.holds("焙煎機のメモリは最大 64GB まで載る。")
@@ -388,9 +395,11 @@ def test_a_unit_that_states_the_fact_asked_for_leads_the_answer(docs_bot: Assist
     assert docs_bot.answerer.select(question, passages)[0].passage == 1  # the case under test
     answer = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "en"))
     assert answer.splitlines()[0].startswith("Lind became a citizen of the town in 1891")
+    # Far behind, it does not lead; it follows, since the best unit gives no year of hers.
     passages[1].text = "Her papers give 1891 as the year she was naturalised."
     answer = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "en"))
     assert answer.splitlines()[0].startswith("Anna never became")
+    assert answer.splitlines()[1].startswith("Her papers give 1891")
 
 
 def test_sides_and_asks() -> None:
@@ -422,6 +431,13 @@ def test_a_sentence_that_restates_the_question_is_followed_by_the_fact() -> None
     # The sentence closest to the question only says it again; the name asked for follows.
     text = "茶葉は朝に摘まれる。茶葉を摘んだ直後に蒸す工程がある。これを殺青と呼ぶ。蒸した葉は揉まれる。"
     assert "殺青" in _answer("茶葉を摘んだ直後に蒸す工程を何という？", text)
+    # The name may also stand before the description that restates the question.
+    text = "茶の木が育つ。揉捻と一般に呼ばれる。蒸した葉を手や機械で揉んで形を整える工程をいう。乾燥させる。"
+    assert _answer("蒸した葉を手や機械で揉んで形を整える工程は？", text).startswith("揉捻と一般に呼ばれる。")
+    text = "Tea is grown on hills. It is called withering. Leaves are spread out to lose water for hours."
+    assert "withering" in _answer(
+        "What is the step in which leaves are spread out to lose water for hours?", text
+    )
 
 
 @pytest.mark.parametrize(

@@ -277,6 +277,39 @@ def _asked_head(question: str) -> list[str]:
     return []
 
 
+def asked_predicate(question: str) -> list[str]:
+    """The terms of the predicate a Japanese question asks a fact of, 「…が公開されたのは何年」
+    (公開), 「…を発明したのは誰」 (発明); [] when it does not ask in that form. A year or a
+    name of the asked shape answers it only beside that predicate, not beside another
+    (「OCI は 2015年に Docker などが設立した」 does not say when Docker was released)."""
+    if detect_language(question) != "ja":
+        return []
+    tokenizer = default_tokenizer()
+    morphemes = list(tokenizer.morphemes(question))
+    for j, morpheme in enumerate(morphemes):
+        if (
+            morpheme.surface() not in _QUESTION_WORDS
+            or j < 3
+            or morphemes[j - 1].surface() not in {"は", "が"}
+        ):
+            continue
+        if morphemes[j - 2].part_of_speech()[1] != "準体助詞":
+            return []
+        k = j - 3  # back over auxiliaries and helper verbs (された・し始める)
+        while k > 0 and (
+            morphemes[k].part_of_speech()[0] == "助動詞" or morphemes[k].part_of_speech()[1] == "非自立可能"
+        ):
+            k -= 1
+        if morphemes[k].part_of_speech()[0] == "動詞":  # its dictionary form: 入り → 入る
+            return [morphemes[k].normalized_form()]
+        nouns: list[str] = []
+        while k >= 0 and morphemes[k].part_of_speech()[0] == "名詞":
+            nouns.insert(0, morphemes[k].surface())
+            k -= 1
+        return [t for t in tokenizer.tokenize("".join(nouns)) if t not in general_terms()]
+    return []
+
+
 def _grammar(question: str) -> tuple[bool, bool]:
     """Does the question have grammar (function words), and content words the dictionary knows?"""
     grammar = words = False

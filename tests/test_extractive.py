@@ -402,6 +402,17 @@ def test_a_unit_that_states_the_fact_asked_for_leads_the_answer(docs_bot: Assist
     assert answer.splitlines()[1].startswith("Her papers give 1891")
 
 
+def test_a_fact_asked_of_a_predicate_stands_beside_it(docs_bot: Assistant) -> None:
+    """「…が公開されたのは何年」: a year of something else the name took part in does not answer."""
+    question = "Leafcoのアプリが公開されたのは何年ですか？"
+    other = _passage(
+        1, "茶葉協会は 2015年に Leafco などが設立した団体で、アプリの規格を定めています。", "a.md"
+    )
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "ja")) == ""
+    own = _passage(2, "Leafco のアプリは 2019年に公開されました。", "b.md")
+    assert "2019年" in "".join(str(x) for x in docs_bot.answerer.stream(question, [other, own], "ja"))
+
+
 def test_sides_and_asks() -> None:
     assert analyse("EVとガソリン車の補給時間の違いは？").sides == ["EV", "ガソリン車"]
     assert analyse("What is the price of a car?").ask == "price"

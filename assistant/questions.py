@@ -206,7 +206,10 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"バージョン(?:番号)?(?:は|を|が|って|です|でしょう|[？?]|$)|どの\S{0,12}バージョン|版は|何版|"
             r"どのリリース|リリース番号|"
             r"\b(?:which|what) (?:(?!(?:does|do|did|is|are|was|were|can|will|has|have|had)\b)[\w-]+ ){0,3}"
-            r"(?:version|release)\b|\bversion (?:number|of \S+ (?:is|was))\b",
+            r"(?:version|release)\b|\bversion (?:number|of \S+ (?:is|was))\b|"
+            # "What is the latest version of …" (not "the release date", "the release notes")
+            r"\bwhat(?:'s|\s+is|\s+was)\s+the\s+(?:\w+\s+){0,2}(?:version|release)\b"
+            r"(?!\s+(?:date|notes?|cycle|schedule|process))",
             re.I,
         ),
         re.compile(r"\bv?[0-9]+\.[0-9]+(?:\.[0-9]+)?\b|バージョン\s*[0-9]|version\s*[0-9]", re.I),
@@ -275,7 +278,14 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 _COUNTER_KA = "かカヶケ箇ヵ"  # one counter written several ways: 3か所・3カ所・3ヶ所・3箇所
 
-# The literal a file, option or field question wants (a preference, not an ask).
+# A question that asks how to do something: a command or a configuration may answer it.
+PROCEDURE = re.compile(
+    r"どう(?:指定|設定|実行|すれば|やって|したら)|どのように(?:指定|設定|実行|すれば)|方法|手順|やり方|"
+    r"\bhow (?:do|can|should|would|could) (?:i|you|we|one)\b|\bhow to\b",
+    re.I,
+)
+
+# The literal a file, command, option or field question wants (a preference, not an ask).
 LITERALS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "file": (
         re.compile(r"ファイル名?[はをにで]|どのファイル|\b(?:which|what) (?:\w+ )?file\b|\bfile ?name", re.I),
@@ -284,6 +294,10 @@ LITERALS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\b[\w-]+\.(?:conf|json|ya?ml|toml|ini|cfg|txt|xml|sh|service|env)\b",
             re.I,
         ),
+    ),
+    "command": (
+        re.compile(r"コマンド|\bcommands?\b", re.I),
+        re.compile(r"(?:^|\s)[$#]\s+[a-z]"),  # a shell prompt; a code block always holds one
     ),
     "option": (
         re.compile(r"オプション|フラグ|引数|\b(?:option|flag|argument)s?\b", re.I),
@@ -320,6 +334,11 @@ class Question:
                 unit = f"[{_COUNTER_KA}]" + re.escape(self.unit[1:])
             return bool(re.search(rf"{number}(?:{unit}|[A-Za-z%％])", text))
         return fact_present(self.ask, text)
+
+    def wants_code(self) -> bool:
+        """Can a code block answer it: a command, file, option or field question, or one
+        that asks how to do something (どう指定・方法 / how do I, how to)?"""
+        return bool(self.literal or PROCEDURE.search(self.text))
 
     def has_literal(self, text: str) -> bool:
         """Does the text hold a literal of the kind asked for (a path, a --flag, a field)?"""
@@ -377,9 +396,17 @@ def default_of(question: str) -> str:
     return next((g for g in found.groupdict().values() if g), "").strip()
 
 
-# 「…の実装の１つ」「一つ以上の」 / "one of the", "one or more": a member or a bound, not a count
+# 「…の実装の１つ」「一つ以上の」 / "one of the", "one or more": a member or a bound, not a
+# count; nor is a year in English: after a preposition of time ("in 1347", "since 2004"), after
+# a month ("7 January 1900") or as a span ("1338–39", "1700–21")
 _NOT_A_COUNT = re.compile(
-    r"の(?:[1１一]|ひと)つ(?!目)|(?:[1１一]|ひと)つ(?:以上|または|もしくは)|\bone (?:of|or more)\b", re.I
+    r"の(?:[1１一]|ひと)つ(?!目)|(?:[1１一]|ひと)つ(?:以上|または|もしくは)|\bone (?:of|or more)\b|"
+    r"\b(?:in|since|until|till|during|before|after|circa|c\.)\s+(?:(?:early|late|mid|the year)\s+)?"
+    r"(?:1[0-9]{3}|20[0-9]{2})\b(?:\s*[–—-]\s*[0-9]{2,4}\b)?|"
+    r"\b(?:[0-9]{1,2}\s+)?(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"\s+(?:[0-9]{1,2},?\s+)?[12][0-9]{3}\b|"
+    r"\b1[0-9]{3}\s*[–—-]\s*[0-9]{2}\b",
+    re.I,
 )
 
 

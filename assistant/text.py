@@ -77,14 +77,25 @@ _ANSWER_SENTENCE = re.compile(
 )
 
 
+_FENCE_LINE = re.compile(r"^\s*(```|~~~)")
+
+
 def split_answer_sentences(text: str) -> list[str]:
     """Sentences of an answer, each with the ``[n]`` marks that follow it.
 
     Line ends and citation marks end a sentence too: ``"A — 秒単位 [1] B — 分単位 [2]"``
-    is two sentences.
+    is two sentences. The lines of a fenced code block are quoted code, not sentences.
     """
     sentences = []
+    fence = ""
     for line in text.splitlines():
+        if fence or _FENCE_LINE.match(line):
+            opened = _FENCE_LINE.match(line)
+            if fence and line.strip().startswith(fence):
+                fence = ""
+            elif not fence and opened:
+                fence = opened.group(1)
+            continue
         for match in _ANSWER_SENTENCE.finditer(line):
             sentence = match.group(0).strip()
             if sentence and not CITATION.fullmatch(sentence):

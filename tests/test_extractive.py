@@ -14,6 +14,7 @@ from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
 from assistant.questions import analyse, default_of, fact_owners, fact_present
 from assistant.settings import load_settings
+from assistant.text import split_answer_sentences
 from assistant.types import Passage
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
@@ -708,3 +709,80 @@ def test_a_question_word_matches_its_synonym_in_a_unit(docs_bot: Assistant) -> N
     )
     best = docs_bot.answerer.select("ケトルはいつ止めるの？", [handle, stops])[0]
     assert "停止" in best.text  # without synonyms the first passage's sentence wins
+
+
+# --- code blocks, demonyms, years ------------------------------------------------------
+
+BREW_DOC = """To find out whether a kettle can brew green tea, the kit provides a command:
+
+```console
+$ kettle-probe --green
+```
+
+> The probe prints "ready" when the water stays under 80 degrees.
+
+Older kettles boil too hot for green tea, because their thermostat has one setting."""
+
+
+def test_a_code_block_is_one_unit_as_written_and_a_quotation_loses_its_marks() -> None:
+    units = passage_units(BREW_DOC, 1, ["Brewing"])
+    code = [u for u in units if u.kind == "code"]
+    assert [u.text for u in code] == ["$ kettle-probe --green"]
+    assert code[0].lead.endswith("provides a command:")
+    assert not any("console" in u.text or u.text.startswith(">") for u in units if u.kind != "code")
+    assert any(u.text.startswith("The probe prints") for u in units)
+
+
+def test_a_command_question_is_answered_with_the_code_as_written() -> None:
+    assert analyse("Which command tells whether a kettle can brew green tea?").literal == "command"
+    answer = _answer("Which command tells whether a kettle can brew green tea?", BREW_DOC)
+    assert "`$ kettle-probe --green` [1]" in answer.splitlines()[0]
+    # asked how, the lead-in may win: what it introduces follows it, not a bare colon
+    how = _answer("How do I find out whether a kettle can brew green tea?", BREW_DOC)
+    assert how.splitlines()[0].endswith("provides a command: `$ kettle-probe --green` [1]")
+
+
+def test_code_is_not_quoted_as_a_statement() -> None:
+    text = (
+        "The console shows the kettles:\n\n```console\n$ kettle-list\nNAME  VERSION  STATE\n"
+        "steel 4.2 ready\n```\n\nThe steel kettle heats water in four minutes."
+    )
+    assert "kettle-list" not in _answer("How fast does the steel kettle heat water?", text)
+    # a version in a console's output is not a version the documents state
+    assert _answer("What is the latest version of the steel kettle?", text) == ""
+
+
+def test_a_long_code_block_is_fenced_and_not_read_as_sentences() -> None:
+    text = "Install the probe with these commands:\n\n```bash\n$ kit fetch probe\n$ kit install probe.\n```"
+    answer = _answer("Which commands install the probe?", text)
+    assert "```\n$ kit fetch probe\n$ kit install probe.\n```" in answer
+    assert split_answer_sentences(answer) == [answer.splitlines()[0]]
+
+
+def test_a_country_is_named_by_its_people() -> None:
+    """A country ("China") is named by its people ("Chinese"): the count stands."""
+    text = "Floods killed an estimated 2 million Chinese in the 1930s. In 1931, the river rose."
+    assert "2 million" in _answer("How many did the floods in China kill?", text)
+    assert _answer("How many did the floods in Chile kill?", text) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("The first tea house opened in 1610.", False),
+        ("Records from 1338–39 name the tea houses.", False),
+        ("On 7 January 1900 the tea house closed.", False),
+        ("Tea houses employed 1610 people.", True),
+        ("In 1656 the tea houses served about 300,000 cups.", True),
+    ],
+)
+def test_an_english_year_is_not_a_count(text: str, count: bool) -> None:
+    assert fact_present("count", text) is count
+
+
+def test_a_question_of_how_to_do_something_may_be_answered_with_code() -> None:
+    # the port asked for stands only in the command
+    text = "ポットの管理画面は既定で全ての端末から開ける。\n\n```console\n$ pot-server --listen 127.0.0.1:8080\n```"
+    answer = _answer("ポットの管理画面をこの端末だけで開くポートはどう指定しますか？", text)
+    assert "`$ pot-server --listen 127.0.0.1:8080`" in answer
+    assert analyse("ポットの上限温度は？").wants_code() is False

@@ -20,7 +20,7 @@ from assistant.feedback import read_feedback
 from assistant.pipeline import Assistant
 from assistant.settings import Settings, load_settings
 from assistant.slack import build_bot, check_credentials
-from assistant.slack.formatting import answer_messages, snippet_mrkdwn, split_text
+from assistant.slack.formatting import answer_messages, snippet_mrkdwn, split_text, to_mrkdwn
 from assistant.slack.manners import is_acknowledgement, mentions_someone_else
 from assistant.slack.server import SlackServer, make_http_server
 from assistant.slack.state import SlackState
@@ -451,6 +451,14 @@ def test_long_answers_notes_and_snippets_follow_slack_limits() -> None:
         for e in b["elements"]
     )
     assert snippet_mrkdwn(citation.text) == "a *b* 見出し"
+
+
+def test_a_code_block_of_an_answer_reaches_slack_as_written() -> None:
+    # a shell comment is not a heading, ** in code is not emphasis; <> is escaped everywhere
+    text = "**Ports**: [1]\n```\n$ run -p 1:2  # <local> only\n# **not bold**\n```\n## After [2]"
+    assert to_mrkdwn(text) == (
+        "*Ports*: [1]\n```\n$ run -p 1:2  # &lt;local&gt; only\n# **not bold**\n```\n*After [2]*"
+    )
 
 
 # --- restarts, channels, retention ------------------------------------------------------

@@ -36,6 +36,7 @@ from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
 
 LIST_CAP = 8
+CODE_INLINE = 80  # a one-line code block up to this long is quoted inline
 CLOSE = 0.05  # a second unit joins a value answer when it scores within this of the best
 WHICH_EVIDENCE = 2  # units beside the best that support a which answer's entity
 WHICH_LOOK = 6  # how deep in the ranking they are looked for
@@ -87,6 +88,13 @@ def compose(
         lines = kept if _line(beside) in kept else [*kept, _line(beside)]
     if not lines:
         lines = [_line(best)]
+    shown = _introduced(best, units)
+    if shown is not None and _line(shown) not in lines:
+        # a lead-in ending in a colon states nothing yet: the code it introduces follows
+        if lines[0] == _line(best):
+            lines[0] = _code_line(shown)
+        else:
+            lines.insert(1, _code_line(shown, bare=True))
     if frame:
         label = FRAME[frame]
         entity = _entity(question, best)
@@ -103,6 +111,8 @@ def compose(
 def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
     """One unit as a line: its list's lead-in first (unless the list shape shows it), every
     sentence followed by its citation."""
+    if unit.kind == "code":
+        return _code_line(unit, prefix)
     text = unit.reader_text
     if lead and unit.kind == "item" and unit.lead and not text.startswith(unit.lead):
         text = f"{unit.lead.rstrip(':： ')}: {text}"  # "Their defaults:" is not doubled
@@ -111,6 +121,31 @@ def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
     pieces = split_answer_sentences(text) or [text]
     inner = [f"{p}{mark}" if p.endswith(("。", "！", "？")) else f"{p} {mark}" for p in pieces[:-1]]
     return f"{prefix}{' '.join([*inner, pieces[-1]])} {mark}"
+
+
+def _introduced(unit: Unit, units: Sequence[Unit]) -> Unit | None:
+    """The code block a lead-in introduces ("… provides a command to check your host:")."""
+    if unit.kind == "code" or not is_lead_in(unit.text):
+        return None
+    return next(
+        (u for u in units if u.kind == "code" and u.passage == unit.passage and u.lead == unit.text), None
+    )
+
+
+def _code_line(unit: Unit, prefix: str = "", bare: bool = False) -> str:
+    """A code block as written: inline when it is one short line, else fenced under its
+    lead-in (or its section), which carries the citation; ``bare``: without them, after
+    its lead-in already shown."""
+    head = "" if bare else (unit.lead or unit.subject).rstrip(":： ")
+    mark = f"[{unit.passage}]"
+    if "\n" not in unit.text and "`" not in unit.text and len(unit.text) <= CODE_INLINE:
+        return f"{prefix}{head}: `{unit.text}` {mark}" if head else f"{prefix}`{unit.text}` {mark}"
+    fence = "~~~" if "```" in unit.text else "```"
+    return (
+        f"{prefix}{head}: {mark}\n{fence}\n{unit.text}\n{fence}"
+        if head
+        else f"{prefix}{mark}\n{fence}\n{unit.text}\n{fence}"
+    )
 
 
 def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
@@ -190,6 +225,8 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
 def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     best = ranked[0]
     entity = _entity(question, best)
+    if best.kind == "code":
+        return [_line(best)]  # the command is the answer; its lead-in says what it does
     if entity and best.kind == "cell" and _contains(best.subject, entity):
         return [f"{best.subject} — {best.label}: {best.value} [{best.passage}]"]  # the column first
     if entity and not _norm(best.reader_text).startswith(_norm(entity)):

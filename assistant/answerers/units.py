@@ -13,10 +13,14 @@ A passage (Markdown) becomes units a reader can understand on their own:
   same year" (同年・翌月・同社), or a number or part of what was named ("All three …",
   "The other third …", "The result …"): the pattern classes below, not words of any corpus. A
   sentence is whole across its semicolons, where the splitter cuts chunks short ("The
-  cavity forms: a mouth …; a pharynx …; …" is one unit).
+  cavity forms: a mouth …; a pharynx …; …" is one unit);
+- a **code block**, whole and as written, with the lead-in above it: a command or a
+  file is copied, not read as sentences (``console $ docker ps CONTAINER ID …`` was
+  quoted as a statement). `assistant.answerers.extractive` lets it answer only a
+  question that asks for a command, a file, an option or a field.
 
-Markdown markup (emphasis, links, images, code marks) is removed from everything a
-reader sees. Every unit's text is made only of the passage's own words, so an answer
+Markdown markup (emphasis, links, images, code marks, quotation marks) is removed from
+everything a reader sees but code. Every unit's text is made only of the passage's own words, so an answer
 built from units is faithful by construction.
 """
 
@@ -33,6 +37,8 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
 _HEADING = re.compile(r"^#{1,6}\s")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_QUOTE = re.compile(r"^\s*(?:>\s?)+")
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVX]+\.)\s+")
 # A list item that starts with a label: "**Label**: body" or "Label: body".
 _ITEM_LABEL = re.compile(r"^\s*(?:\*\*(?P<bold>[^*]{1,60})\*\*\s*[:：]?|(?P<plain>[^:：。.]{1,40})[:：])\s*")
@@ -65,7 +71,7 @@ class Unit:
 
     text: str  # what the reader sees (clean, no markup)
     passage: int  # 1-based number of the passage it comes from
-    kind: str  # "cell", "row", "item", "sentence"
+    kind: str  # "cell", "row", "item", "sentence", "code"
     position: int  # order within the passage
     context: list[str] = field(default_factory=list)  # heading path, lead-in, labels (for matching)
     subject: str = ""  # what the unit is about: row label, list's heading, item label
@@ -107,7 +113,9 @@ def passage_units(text: str, number: int, heading_path: Sequence[str] = (), titl
     units: list[Unit] = []
     for index, block in enumerate(_blocks(text)):
         group = f"{number}:{index}"
-        if block[0].lstrip().startswith("|"):
+        if _FENCE.match(block[0]):
+            units.extend(_code_units(block, number, headings, _lead_in(units), group))
+        elif block[0].lstrip().startswith("|"):
             units.extend(_table_units(block, number, headings, group))
         elif _BULLET.match(block[0]):
             lead = _lead_in(units)
@@ -141,11 +149,25 @@ def subject_of(headings: Sequence[str]) -> str:
 
 
 def _blocks(text: str) -> list[list[str]]:
-    """Paragraphs, lists and tables of a passage (as lists of lines)."""
+    """Paragraphs, lists, tables and code blocks of a passage (as lists of lines; a code
+    block keeps its fences). A quotation's ``>`` marks are dropped: what it quotes is text."""
     blocks: list[list[str]] = []
     current: list[str] = []
     kind = ""
+    fence = ""
     for line in text.split("\n"):
+        if fence:
+            current.append(line)
+            if line.strip().startswith(fence):
+                blocks.append(current)
+                current, kind, fence = [], "", ""
+            continue
+        if found := _FENCE.match(line):
+            if current:
+                blocks.append(current)
+            current, kind, fence = [line], "code", found.group(1)
+            continue
+        line = _QUOTE.sub("", line)
         stripped = line.strip()
         if not stripped or re.fullmatch(r"(-{3,}|\*{3,}|_{3,})", stripped) or _HEADING.match(stripped):
             if current:
@@ -209,6 +231,18 @@ def _table_units(lines: list[str], number: int, headings: list[str], group: str)
                 )
             )
     return units
+
+
+def _code_units(lines: list[str], number: int, headings: list[str], lead: str, group: str) -> list[Unit]:
+    """A code block is one unit, as written: a command or a file to copy, never split into
+    sentences nor stripped of its marks."""
+    body = lines[1:-1] if len(lines) > 1 and _FENCE.match(lines[-1]) else lines[1:]
+    code = "\n".join(body).strip("\n")
+    if not code.strip():
+        return []
+    return [
+        Unit(code, number, "code", 0, list(headings), subject=subject_of(headings), lead=lead, group=group)
+    ]
 
 
 def _lead_in(units: list[Unit]) -> str:

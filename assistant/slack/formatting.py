@@ -76,7 +76,16 @@ def escape(text: str) -> str:
 
 
 def to_mrkdwn(text: str) -> str:
-    """Markdown-ish answer text to Slack mrkdwn; ``[n]`` citations stay as they are."""
+    """Markdown-ish answer text to Slack mrkdwn; ``[n]`` citations stay as they are, and so
+    does a fenced code block (Slack shows ``` blocks as written)."""
+    parts = re.split(r"(^(?:```|~~~)[^\n]*\n.*?^(?:```|~~~)[ \t]*$)", text, flags=re.M | re.S)
+    return "".join(
+        "```\n" + escape(p.split("\n", 1)[1].rsplit("\n", 1)[0]) + "\n```" if i % 2 else _prose_mrkdwn(p)
+        for i, p in enumerate(parts)
+    )
+
+
+def _prose_mrkdwn(text: str) -> str:
     text = escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
     text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.M)

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.loading import Document
-from assistant.text import HEADING_SEPARATOR, split_sentences
+from assistant.text import FENCE, HEADING_SEPARATOR, split_sentences
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-FENCE = re.compile(r"^\s*(```|~~~)")
 #: The contextual header's format, as recorded in the manifest; change the name when
 #: `contextual_text` changes.
 HEADER_FORMAT = "title>headings\\n:v1"

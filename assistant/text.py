@@ -77,7 +77,8 @@ _ANSWER_SENTENCE = re.compile(
 )
 
 
-_FENCE_LINE = re.compile(r"^\s*(```|~~~)")
+# the opening or closing line of a fenced code block
+FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def split_answer_sentences(text: str) -> list[str]:
@@ -89,8 +90,8 @@ def split_answer_sentences(text: str) -> list[str]:
     sentences = []
     fence = ""
     for line in text.splitlines():
-        if fence or _FENCE_LINE.match(line):
-            opened = _FENCE_LINE.match(line)
+        if fence or FENCE.match(line):
+            opened = FENCE.match(line)
             if fence and line.strip().startswith(fence):
                 fence = ""
             elif not fence and opened:

@@ -30,14 +30,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.text import split_sentences
+from assistant.text import FENCE, split_sentences
 
 _MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`|!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
 _HEADING = re.compile(r"^#{1,6}\s")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _QUOTE = re.compile(r"^\s*(?:>\s?)+")
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVX]+\.)\s+")
 # A list item that starts with a label: "**Label**: body" or "Label: body".
@@ -113,7 +112,7 @@ def passage_units(text: str, number: int, heading_path: Sequence[str] = (), titl
     units: list[Unit] = []
     for index, block in enumerate(_blocks(text)):
         group = f"{number}:{index}"
-        if _FENCE.match(block[0]):
+        if FENCE.match(block[0]):
             units.extend(_code_units(block, number, headings, _lead_in(units), group))
         elif block[0].lstrip().startswith("|"):
             units.extend(_table_units(block, number, headings, group))
@@ -162,7 +161,7 @@ def _blocks(text: str) -> list[list[str]]:
                 blocks.append(current)
                 current, kind, fence = [], "", ""
             continue
-        if found := _FENCE.match(line):
+        if found := FENCE.match(line):
             if current:
                 blocks.append(current)
             current, kind, fence = [line], "code", found.group(1)
@@ -236,7 +235,7 @@ def _table_units(lines: list[str], number: int, headings: list[str], group: str)
 def _code_units(lines: list[str], number: int, headings: list[str], lead: str, group: str) -> list[Unit]:
     """A code block is one unit, as written: a command or a file to copy, never split into
     sentences nor stripped of its marks."""
-    body = lines[1:-1] if len(lines) > 1 and _FENCE.match(lines[-1]) else lines[1:]
+    body = lines[1:-1] if len(lines) > 1 and FENCE.match(lines[-1]) else lines[1:]
     code = "\n".join(body).strip("\n")
     if not code.strip():
         return []

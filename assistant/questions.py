@@ -68,6 +68,14 @@ Questions for a name of a kind (何市・何語・何党 …) are who / where qu
 (`assistant.answerers.extractive`: a unit naming something new is preferred, and a
 sentence without a subject is led by its document's title).
 
+So are questions that ask who or what did something with no question word: a cleft
+(「…を発表したのは？」), a noun after a clause (「…談合を認めたゼネコンは」: a verb or an adjective
+just before the final noun) and 「…は何と呼ばれますか」. 「どの企業の…」 asks for an organisation
+as "which company" does (a near-topic probe of the related development split, 「…最初に実装
+したのはどの企業のエンジニア」, was answered with the page's definition). What an English count
+question counts ("how many layers") must be what the count in the evidence counts
+(`counted_noun`, `count_owners`; see `assistant.answerers.extractive`).
+
 A question about a file, an option or a field (どのファイル・オプション・フィールド / which
 file, option, field) wants a *literal*: a path, a ``--flag``, a camelCase key. It is a
 preference, not an ask: a file may be named without a path ("the Dockerfile"), so its
@@ -128,7 +136,7 @@ MEASURE = re.compile(
 # Questions whose answer is a name (a person, a place, an organisation): 誰・どこ / who, where,
 # "in what country" … An answer unit should then name something the question does not.
 _NAMED = re.compile(
-    r"誰|だれ|どなた|どこ|どの(?:国|都市|町|市|地域|場所|会社|企業|人物|団体)|何という|"
+    r"誰|だれ|どなた|どこ|どの(?:国|都市|町|市|地域|場所|会社|企業|人物|団体)|何という|(?:何|なん)と(?:呼|称)|"
     # 何市・何語・何党 …: a name of that kind (「…最も面積が大きい市は何市か」)
     r"何(?:市|区|町|村|県|州|国|語|党|族|教|派|宗|線|駅|川|山|島|湖|大学|銀行)(?!間|目|回)|"
     r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:country|city|town|state|region|place|person|"
@@ -219,6 +227,7 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # the noun asked for, with its particle: 「…企業はどこ」, not 「何の会社か」 (what kind)
             r"(?:企業|会社|メーカー|ベンダー|開発元|団体|組織)名?(?:は|が)(?:どこ|何|なに|なん|誰|だれ|どれ)?"
             r"(?:です|でしょう)?(?:か|の)?\s*[？?。]?\s*$|どこが(?:開発|提供|作|保守)|"
+            r"どの(?:企業|会社|メーカー|ベンダー|団体|組織)|"
             r"\bwhich (?:company|vendor|organi[sz]ation|firm|foundation)|"
             r"\bwho (?:develops|developed|makes|made|maintains|created|owns|sells|builds)\b",
             re.I,
@@ -374,8 +383,23 @@ def analyse(question: str) -> Question:
         if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
             return Question(question, "definition", sides, term, ask, measure, named, unit, literal, default)
         kind = "value"
+        named = named or _asks_subject(q)
     sides = sides if kind in {"comparison", "which"} else []
     return Question(question, kind, sides, "", ask, measure, named, unit, literal, default)
+
+
+def _asks_subject(question: str) -> bool:
+    """Does a Japanese question ask who or what did something, with no question word: a cleft
+    (「…を発表したのは？」) or a noun after a clause (「…談合を認めたゼネコンは」)? Its answer is a
+    name, as for 誰 or 何党."""
+    q = re.sub(r"[？?。\s]+$", "", question)
+    if not re.search(r"[\u3040-\u30ff\u3400-\u9fff]は$", q):
+        return False
+    if q.endswith("のは"):
+        return True
+    parts = [m.part_of_speech()[0] for m in default_tokenizer().morphemes(q)][:-1]
+    nouns = len(parts) - len(list(itertools.takewhile(lambda p: p == "名詞", reversed(parts))))
+    return 0 < nouns < len(parts) and parts[nouns - 1] in {"動詞", "助動詞", "形容詞"}
 
 
 # Question words as the tokenizer gives them (normalised: いくつ → 幾つ, なぜ → 何故).
@@ -440,6 +464,67 @@ def fact_owners(ask: str, text: str) -> list[str]:
         before = _CLAUSE_END.split(text[max(0, found.start() - 24) : found.start()])[-1]
         names = [w for w in _OWNER.findall(before) if w.lower() not in _NOT_OWNER]
         owners.append(names[-1] if names else "")
+    return owners
+
+
+# "how many layers", "the maximum number of nodes": the thing counted
+_COUNTED_EN = re.compile(
+    r"\bhow many (?P<a>[a-z][\w-]*)|\bnumber of (?:(?:different|distinct|separate) )?(?P<b>[a-z][\w-]*)", re.I
+)
+# after a count: 「3つの仕様」「5種類のレイヤー」 (its counter, の, the thing counted) or
+# "three specifications", "127 more layers"
+_COUNTED_AFTER = re.compile(
+    r"\s*(?:つ|個|種類?|台|人|社|件|本|枚|回|点|名)?の(?P<ja>[\u30a0-\u30ff\u3400-\u9fffA-Za-z]+)|"
+    r"\s+(?:(?:more|other|different|distinct|separate|main|major|new|additional)\s+)?(?P<en>[a-z][\w-]*)",
+    re.I,
+)
+# before a count: 「違いが1つ」「仕様は約3つ」 (the thing counted, が・は・も, the count)
+_COUNTED_BEFORE = re.compile(
+    r"(?P<ja>[\u3040-\u30ff\u3400-\u9fffA-Za-z]+)[がはも]\s*(?:約|およそ|最大|最低)?\s*$"
+)
+# words after "how many" or after a number that are not the thing counted
+_NOT_COUNTED = frozenset({
+    "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "up", "than", "per",
+    "times", "percent", "years", "months", "days", "hours", "minutes", "seconds", "people",
+    "is", "are", "was", "were", "be", "been", "do", "does", "did", "have", "has", "had",
+    "can", "could", "will", "would", "should", "may", "might", "must", "there", "they", "it",
+})  # fmt: skip
+
+
+_NOT_HEAD = frozenset(
+    {"a", "an", "the", "that", "which", "who", "can", "may", "does", "did", "do", "per", "each"}
+)
+
+
+def counted_noun(question: str) -> str:
+    """The thing an English question counts ("How many layers …" → layers; "the number of init
+    containers" → init containers), or ""."""
+    found = _COUNTED_EN.search(question)
+    if not found:
+        return ""
+    word = (found.group("a") or found.group("b") or "").lower()
+    if word in _NOT_COUNTED:
+        return ""
+    # "init containers": a noun before the noun counted is part of its name
+    rest = re.match(r"\s+([a-z][\w-]*)", question[found.end() :], re.I)
+    head = rest.group(1).lower() if rest else ""
+    return f"{word} {head}" if head and head not in _NOT_COUNTED and head not in _NOT_HEAD else word
+
+
+def count_owners(text: str) -> list[str]:
+    """For each count in the text, the thing it counts (「3つの仕様」 → 仕様, "three
+    specifications" → specifications), or "" when that is not written right after it."""
+    text = _NOT_A_COUNT.sub(" ", text)
+    owners = []
+    for found in ASKS["count"][1].finditer(text):
+        after = _COUNTED_AFTER.match(text, found.end())
+        before = _COUNTED_BEFORE.search(text, 0, found.start())
+        word = (after.group("ja") or after.group("en") or "") if after else ""
+        if not word and before:
+            # the noun just before the particle: 「…似ていますが、違いが1つ」 → 違い
+            word = next(iter(default_tokenizer().tokenize(before.group("ja"))[-1:]), "")
+        word = word.lower()
+        owners.append("" if word in _NOT_COUNTED else word)
     return owners
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
-from assistant.questions import analyse, default_of, fact_owners, fact_present
+from assistant.questions import analyse, count_owners, default_of, fact_owners, fact_present
 from assistant.settings import load_settings
 from assistant.text import split_answer_sentences
 from assistant.types import Passage
@@ -274,6 +274,7 @@ def test_an_amount_a_counter_and_an_organisation_are_found_as_written() -> None:
     assert analyse("毎年何トンの茶葉が作られますか？").holds("毎年約8万トンの茶葉が作られる。")
     assert not analyse("毎年何トンの茶葉が作られますか？").holds("毎年多くの茶葉が作られる。")
     # an organisation named by the ending of its name, not only by 株式会社
+    assert analyse("茶葉を最初に輸入したのはどの会社の商人ですか？").ask == "organisation"
     asked = analyse("茶葉を輸入している団体は？")
     assert asked.holds("茶葉を輸入している日本茶輸入協会は、品質の基準を定めた。")
     assert not asked.holds("茶葉は港から輸入されている。")
@@ -543,6 +544,96 @@ def test_a_who_where_sentence_that_names_nothing_is_led_by_its_title(text: str, 
     answer = _answer("県で最も面積が大きい市はどこか。", text, "緑川市")
     assert answer.startswith("緑川市: ") is titled
     assert "緑川市" not in _answer("県で最も面積が大きい市はどこか。", text)
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        # a cleft with no question word: who published it?
+        ("1952年に茶道の手引書を出版したのは？", "1952年に茶道の手引書を出版した。翌年には英訳も出た。"),
+        # a noun after a clause: which company admitted it?
+        (
+            "茶葉の産地表示の誤りを認めた会社は",
+            "産地表示の誤りが見つかった商品のうち、同社が茶葉の産地表示の誤りを認めた。回収は翌月に終わった。",
+        ),
+        # 「…とき は」 sets a time, not a subject
+        (
+            "党の規約に反したときは除名されるのは何党？",
+            "党員が党の規約に反したときは除名される（第8条）。処分は党大会が決める。",
+        ),
+    ],
+)
+def test_a_question_for_who_did_it_is_answered_with_the_unsaid_subject(question: str, text: str) -> None:
+    """A question that asks who or what did something, without 誰 (a cleft 「…のは？」, a noun
+    after a clause 「…認めた会社は」), over a sentence that leaves its subject unsaid or calls
+    it 同社: the subject is the document's, and its title leads the answer."""
+    assert analyse(question).named
+    assert _answer(question, text, "みどり茶舗").startswith("みどり茶舗: ")
+    # a sentence that says its subject is not led by the title
+    stated = "みどり茶舗は" + text.split("。")[0].split("、")[-1] + "。"
+    assert not _answer(question, stated, "みどり茶舗").startswith("みどり茶舗: ")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "name"),
+    [
+        (
+            "山の斜面に沿って段々に作られた畑を何と呼ぶ？",
+            "茶園では、山の斜面に沿って段々に作られた畑、特に霧の多い谷に面した畑が使われている。"
+            "これらの畑は茶段と称される。畑は春に手入れされる。",
+            "茶段",
+        ),
+        (
+            "山の斜面に沿って段々に作られた畑を何と呼ぶ？",
+            "茶園では、山の斜面に沿って段々に作られた畑、特に霧の多い谷に面した畑が使われている。"
+            "静岡では、これらの畑は茶段と称される。畑は春に手入れされる。",
+            "茶段",
+        ),
+        (
+            "What are the fields built in steps along a slope called?",
+            "Tea gardens use fields built in steps along a slope, mostly facing misty valleys. "
+            "These fields are known as tea terraces. Work on them starts in spring.",
+            "tea terraces",
+        ),
+    ],
+)
+def test_a_name_question_is_answered_by_the_sentence_that_names_what_the_best_describes(
+    question: str, text: str, name: str
+) -> None:
+    """The sentence closest to 「…を何と呼ぶ？」 describes the thing without naming it; the
+    sentence after it, which refers back to it, gives the name."""
+    answer = _answer(question, text)
+    assert name in answer
+    assert name not in _answer(question, text.replace(name, ""))  # no name, none given
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("The tea house was built by three carpenters. It stands in a garden.", False),
+        ("The tea house has four rooms. It stands in a garden.", True),
+        ("The tea house stands in a garden. Rooms: 4.", True),  # the thing is not written after it
+        ("茶室は三人の大工が建てた。庭の中に建っている。", False),
+        ("茶室には四つの部屋がある。庭の中に建っている。", True),
+        ("茶室は普通の部屋と似ているが、違いが一つある。庭の中に建っている。", False),  # 違いが一つ
+    ],
+)
+def test_a_count_answers_only_when_it_counts_what_is_asked(text: str, answered: bool) -> None:
+    """ "How many rooms …" is not answered by a count of carpenters, in either language."""
+    assert count_owners("OCI は 2015年に設立され、3つの仕様を定めた。") == ["仕様"]
+    assert bool(_answer("How many rooms does the tea house have?", text)) is answered
+
+
+def test_a_sentence_that_lost_its_subject_is_led_by_the_title() -> None:
+    """「とは茶葉を蒸して…」: the subject stood in markup a converter dropped (a bold title);
+    the document's title stands for it. A sentence that starts with its subject does not."""
+    question = "茶葉を蒸して作る緑茶の一種とは"
+    assert _answer(question, "とは茶葉を蒸して作る緑茶の一種である。産地は静岡県が多い。", "煎茶").startswith(
+        "煎茶: "
+    )
+    text = "はじめに、この章では茶葉を蒸して作る緑茶の一種について、その歴史と製法を詳しく述べる。産地は静岡県が多い。"
+    answer = _answer(question, text, "煎茶")
+    assert not answer.startswith("煎茶: ")
 
 
 @pytest.mark.parametrize(

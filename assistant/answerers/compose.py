@@ -20,6 +20,15 @@
 - why / how: the reason or mechanism with the sentence it refers to;
 - definition: the defining sentence.
 
+A question for a name (「…を何と呼ぶ？」 / "What are … called?", ``NAME_ASKED``) whose best
+sentence describes the thing without naming it is answered with the sentence after it, when
+that one refers back and gives a name (「日本では、これらの空域は管制圏…と呼ばれる。」). A sentence
+that begins with its particle (「とは…の技術仕様である。」) lost its subject with the markup
+it stood in; the document's title leads it. JSQuAD development half 0.922 → 0.927 (one
+question each); the seed, related and corpus development splits unchanged. With the name
+question, a unit close to the best still follows (「…中央機関紙を何という？」 is answered by
+the second unit, 「中央機関紙（「しんぶん赤旗」）…」).
+
 Each line cites its passage as ``[n]``; every word quoted is a passage's own. When the
 question's language differs from the evidence's, an English (or Japanese) frame names
 the entity and says that the documents are quoted as written.
@@ -46,6 +55,20 @@ NAMING = re.compile(
     r"\b(?:is|are|was|were) (?:commonly |also |now )?(?:called|known as|termed|named)\b",
     re.I,
 )
+
+# a question for the name of something (「…を何と呼ぶ？」 / "What is … called?")
+NAME_ASKED = re.compile(
+    r"(?:何|なん)と(?:いう|言う|いい|呼|称)|何という|"
+    r"\bwhat (?:is|are|was|were) .+ (?:called|known as|named|termed)\b|\bwhat name\b",
+    re.I,
+)
+
+# a sentence that begins with its particle (「とは…の技術仕様である。」): its subject, lost with
+# the markup it stood in, is the document's (a page's bold title)
+_SUBJECT_LOST = re.compile(r"(?:とは|は|が|も|を|の)(?![ぁ-ゖ])")
+
+# a demonstrative anywhere in a sentence (「日本では、これらの空域は…」 / "… these fields …")
+_POINTS_BACK = re.compile(r"これ|それ|この|その|こうした|そうした|\b(?:this|these|those|such)\b", re.I)
 
 FRAME = ANSWER_FRAME
 TRANSLATION_NOTE = {
@@ -152,6 +175,13 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
     best = ranked[0]
     lines = [_line(best)]
     follower = _next_sentence(best, units, 1) if best.restates else None
+    if follower is None and NAME_ASKED.search(question.text) and not NAMING.search(best.text):
+        # 「…空域を何と呼ぶ？」: the best sentence describes the thing; the one after it that
+        # refers back to it gives the name (「これらの空域は…と呼ばれる」)
+        after = _next_sentence(best, units, 1)
+        refers = after is not None and (after.antecedent == best.text or _POINTS_BACK.search(after.text))
+        if after is not None and refers and NAMING.search(after.text):
+            follower = after
     before = _next_sentence(best, units, -1) if best.restates else None
     if before is not None and NAMING.search(before.text) and not (follower and NAMING.search(follower.text)):
         # The name stands before the description that restates the question (「飛沫感染と
@@ -161,9 +191,12 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         # The best sentence only says again what the question says (「…場合がある。」 for
         # 「…場合を何という？」): the fact asked for follows it (「これを…と呼ぶ。」).
         lines = [_line(follower)] if follower.antecedent == best.text else [_line(best), _line(follower)]
+        if best.restates:
+            return _titled(question, best, lines)
+    elif best.restates or (best.names_nothing and best.kind == "sentence") or best.subjectless:
         return _titled(question, best, lines)
-    if best.restates or (best.names_nothing and best.kind == "sentence") or best.subjectless:
-        return _titled(question, best, lines)
+    if best.kind == "sentence" and _SUBJECT_LOST.match(best.text):
+        lines = _titled(question, best, lines)
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
             break
@@ -295,7 +328,8 @@ def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -
 
 
 def _definition(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
-    return [_line(ranked[0])]
+    best = ranked[0]
+    return _titled(question, best, [_line(best)]) if _SUBJECT_LOST.match(best.text) else [_line(best)]
 
 
 def _next_sentence(unit: Unit, units: Sequence[Unit], step: int = 1) -> Unit | None:

@@ -20,7 +20,9 @@ A passage (Markdown) becomes units a reader can understand on their own:
   question that asks for a command, a file, an option or a field.
 
 Markdown markup (emphasis, links, images, code marks, quotation marks) is removed from
-everything a reader sees but code. Every unit's text is made only of the passage's own words, so an answer
+everything a reader sees but code, and a backslash escape stands as the character it escapes
+(a man page's ``podman\\-machine\\-reset`` was read as the option ``-machine`` by an option
+question of the related development split). Every unit's text is made only of the passage's own words, so an answer
 built from units is faithful by construction.
 """
 
@@ -97,9 +99,19 @@ class Unit:
 
 
 def clean(text: str) -> str:
-    """Text without Markdown markup."""
-    text = _LINK.sub(r"\1", _MARKUP.sub("", text))
+    """Text without Markdown markup; a character escaped with a backslash (``podman\\-machine``,
+    ``\\*``) stands as written."""
+    text = _ESCAPED_MARK.sub(lambda m: _KEEP[m.group(1)], text)
+    text = _LINK.sub(r"\1", _MARKUP.sub("", _ESCAPE.sub(r"\1", text)))
+    text = text.translate(_RESTORE)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+# Markdown's backslash escapes; the marks that are also markup are kept apart while it is removed
+_ESCAPE = re.compile(r"\\([\\{}\[\]()#+\-.!|<>~])")
+_ESCAPED_MARK = re.compile(r"\\([*_`])")
+_KEEP = {"*": "\ue001", "_": "\ue002", "`": "\ue003"}
+_RESTORE = str.maketrans({"\ue001": "*", "\ue002": "_", "\ue003": "`"})
 
 
 def plain_heading(heading: str) -> str:

@@ -512,15 +512,16 @@ def counted_noun(question: str) -> str:
 
 
 def count_owners(text: str) -> list[str]:
-    """For each count in the text, the thing it counts (「3つの仕様」 → 仕様, "three
-    specifications" → specifications), or "" when that is not written right after it."""
+    """For each count in the text, the thing it counts: written right after it (「3つの仕様」 →
+    仕様, "three specifications" → specifications) or just before it with が・は・も (「違いが1つ」
+    → 違い); "" when it is written in neither place."""
     text = _NOT_A_COUNT.sub(" ", text)
     owners = []
     for found in ASKS["count"][1].finditer(text):
         after = _COUNTED_AFTER.match(text, found.end())
-        before = _COUNTED_BEFORE.search(text, 0, found.start())
         word = (after.group("ja") or after.group("en") or "") if after else ""
-        if not word and before:
+        before = None if word else _COUNTED_BEFORE.search(text, 0, found.start())
+        if before:
             # the noun just before the particle: 「…似ていますが、違いが1つ」 → 違い
             word = next(iter(default_tokenizer().tokenize(before.group("ja"))[-1:]), "")
         word = word.lower()

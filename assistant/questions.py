@@ -108,6 +108,21 @@ _LIST = re.compile(
     r"\blimitations\b|\bsteps\b|\bwhen should\b",
     re.IGNORECASE,
 )
+# List words that name no kind of thing listed: a request, a question word, a verb.
+_LIST_REQUEST = re.compile(
+    r"挙げ|何がある|どんな|場合は|\bwhat are\b|\blist\b|\bwhen should\b", re.IGNORECASE
+)
+
+
+def listed_noun(question: str) -> str:
+    """The noun that names what a list question lists (「…を選ぶべきケースは？」: ケース; "List the
+    cases …": cases), or "" when it names none ("What are …", 「…にはどんなものがありますか」)."""
+    for found in _LIST.finditer(question):
+        if not _LIST_REQUEST.match(found.group(0)):
+            return re.sub(r"[はをにと]$", "", found.group(0))
+    return ""
+
+
 _WHY = re.compile(r"なぜ|何故|どうして|理由|原因|\bwhy\b|\breason|\bcause", re.IGNORECASE)
 _HOW = re.compile(
     r"どのように|どうやって|どう(?:すれば|やれば)|仕組み|\bhow (?:do|does|is|are|can|to)\b", re.IGNORECASE

@@ -427,7 +427,7 @@ def test_sides_and_asks() -> None:
 # --- answers through the pipeline ------------------------------------------------------
 
 
-def _answer(question: str, text: str, title: str = "") -> str:
+def _answer(question: str, text: str, title: str = "", source: str = "/d/a.md") -> str:
     """The offline answer from one hand-made passage (fake embedder: the words decide)."""
     from assistant.answerers.extractive import ExtractiveAnswerer
     from assistant.embedders import get_embedder
@@ -435,7 +435,7 @@ def _answer(question: str, text: str, title: str = "") -> str:
     from assistant.types import Note, Passage
 
     answerer = ExtractiveAnswerer(settings=load_settings(), embedder=get_embedder("fake:256"))
-    passage = Passage("a", text, "/d/a.md", title, [], number=1, rank=1)
+    passage = Passage("a", text, source, title, [], number=1, rank=1)
     pieces = answerer.stream(question, [passage], detect_language(question))
     return "".join(p for p in pieces if not isinstance(p, Note))
 
@@ -877,3 +877,55 @@ def test_a_question_of_how_to_do_something_may_be_answered_with_code() -> None:
     answer = _answer("ポットの管理画面をこの端末だけで開くポートはどう指定しますか？", text)
     assert "`$ pot-server --listen 127.0.0.1:8080`" in answer
     assert analyse("ポットの上限温度は？").wants_code() is False
+
+
+def test_a_comparison_of_several_named_attributes_gives_each_row() -> None:
+    table = (
+        "| 項目 | 電気自動車 | ガソリン車 |\n| --- | --- | --- |\n| 車両価格 | 高い | 安い |\n"
+        "| 航続距離 | 約300km | 約600km |\n| 補給時間 | 約30分 | 約5分 |"
+    )
+    lines = _answer(
+        "電気自動車とガソリン車の航続距離と補給時間をそれぞれ比べてください。", table
+    ).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("航続距離") and "約300km" in lines[0] and "約600km" in lines[0]
+    assert lines[1].startswith("補給時間") and "約30分" in lines[1] and "約5分" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (
+            "List the cases in which an electric car should be chosen.",
+            "Main features of an electric car:\n\n- An electric car is quiet in the city.\n"
+            "- An electric car costs little to run in the city.\n\n- **Cases for an electric car**:\n"
+            "    - You can charge at home overnight.\n    - You drive short distances.",
+        ),
+        (
+            "電気自動車を選ぶべきケースは？",
+            "電気自動車の主な特徴:\n\n- 電気自動車は街中で静かに走る。\n- 電気自動車は街中の維持費が安い。\n\n"
+            "- **電気自動車が向いているケース**:\n    - 自宅で夜間に充電できる。\n    - 走行距離が短い。",
+        ),
+    ],
+)
+def test_a_list_question_takes_the_list_named_for_what_it_lists(question: str, text: str) -> None:
+    """The list whose lead-in names what is asked for (cases / ケース), in either language, wins
+    over a list about the same thing whose items share more of the question's words."""
+    answer = _answer(question, text)
+    assert "充電" in answer or "charge at home" in answer
+    assert "静か" not in answer and "quiet" not in answer
+
+
+def test_the_folders_a_document_is_filed_under_name_its_subject() -> None:
+    text = "For hugepages support you need at least Kubernetes version 1.9."
+    question = "What is the minimum Kubernetes version needed for hugepages with KubeVirt?"
+    assert "1.9" in _answer(question, text, source="/docs/kubevirt-user-guide/compute/hugepages.md")
+    assert not _answer(question, text, source="/docs/user-guide/compute/hugepages.md")
+
+
+def test_a_bracket_is_not_a_quantity() -> None:
+    """A measure question prefers a sentence with a quantity; 「（深夜電力）」 is none."""
+    answer = _answer(
+        "充電にはどのくらい時間がかかりますか？", "充電は夜間（深夜電力）に行う。充電は30分ほどで済む。"
+    )
+    assert answer.startswith("充電は30分ほどで済む。")

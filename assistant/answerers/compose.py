@@ -9,7 +9,10 @@
   When the sentence before the restatement gives a name (``NAMING``: 「飛沫感染と一般的に
   呼ばれる。粒子が…ものをいう。」 / "It is called …") and the one after does not, the name
   leads (JSQuAD development half 0.910 → 0.912; the others unchanged);
-- comparison: the table row that holds both sides, or the best unit for each side;
+- comparison: the table row that holds both sides, or the best unit for each side; a
+  question that names several rows of the table (「サイズと起動速度をそれぞれ比べて」) gets
+  each of them, in the table's order (the seed development split's multi-fact question was
+  answered with one row);
 - which: the entity first, then the evidence (the title, as for a value, when the
   best sentence restates the question and names no entity): the best unit and up to
   ``WHICH_EVIDENCE`` more about the same entity that score within ``CLOSE`` of it, never
@@ -225,7 +228,11 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
                 for side in question.sides]  # fmt: skip
         if all(rows) and rows[0] is not rows[1]:
             return [_line(u) for u in rows if u is not None]
-    # Sides that are columns: the row of the attribute asked about holds both.
+    # Sides that are columns: the row of the attribute asked about holds both; a question
+    # that names several attributes (「サイズと起動速度をそれぞれ比べて」) gets each one's row.
+    named = _rows_named(question, ranked[:10], units)
+    if len(named) >= 2:
+        return [_line(u) for u in named[:LIST_CAP]]
     for unit in ranked[:10]:
         if unit.score < floor - 2 * CLOSE:
             break
@@ -253,6 +260,23 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
         if len(lines) == 2:
             return lines
     return _value(question, ranked, units)
+
+
+def _rows_named(question: Question, top: Sequence[Unit], units: Sequence[Unit]) -> list[Unit]:
+    """The rows of the best table whose labels the question names, in the table's order
+    (labels of two characters or more, compared without marks, brackets and case)."""
+    table = next((u.group for u in top if u.kind in {"row", "cell"}), None)
+    if table is None:
+        return []
+    asked = label_key(question.text)
+    rows = [u for u in units if u.kind == "row" and u.group == table and len(label_key(u.label)) >= 2]
+    return [u for u in rows if label_key(u.label) in asked]
+
+
+def label_key(text: str) -> str:
+    """A label or question for matching: no gloss in brackets, no spaces or marks, lower case."""
+    text = re.sub(r"[（(][^)）]*[)）]", "", text)
+    return re.sub(r"[\s\-_・:：、。,.?？!！「」*]", "", text).lower()
 
 
 def _which(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:

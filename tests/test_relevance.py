@@ -212,3 +212,25 @@ def test_question_words_are_not_content_a_passage_must_hold() -> None:
     assert ok, reason
     assert all(is_question_word(w) for w in ["何月", "何人", "誰", "いつ", "幾つ"])
     assert not any(is_question_word(w) for w in ["何か", "茶会", "会議"])
+
+
+def test_across_languages_the_words_asked_count_through_their_translations() -> None:
+    """Below the cross-language bar, a passage in the other language still answers when it
+    holds the question's words as their dictionary translations (hypervisor: ハイパーバイザー);
+    a name it holds counts for nothing (a near-topic probe names what the documents speak of)."""
+    from assistant.lexicon import make_lexicon
+    from assistant.types import Passage
+
+    passage = Passage(id="h", text="ハイパーバイザーは仮想的なハードウェアを作り出す。Dockerも広く使われる。",
+                      source="h.md", title="仮想化", heading_path=[], score=1.0, dense_score=0.78)  # fmt: skip
+
+    def decide(question: str) -> tuple[bool, str]:
+        return relevance.decide(question, [passage], "en", low=0.76, high=0.86, min_coverage=0.3,
+                                lexicon=make_lexicon("jmdict"))  # fmt: skip
+
+    ok, reason = decide("What does a hypervisor create?")
+    assert ok and "translated" in reason, reason
+    assert not decide("Who founded Docker?")[0]
+    assert not decide("What does a kettle create?")[0]
+    assert not relevance.decide("What does a hypervisor create?", [passage], "en", low=0.76, high=0.86,
+                                min_coverage=0.3, lexicon=make_lexicon("none"))[0]  # fmt: skip

@@ -890,6 +890,11 @@ def test_a_comparison_of_several_named_attributes_gives_each_row() -> None:
     assert len(lines) == 2
     assert lines[0].startswith("航続距離") and "約300km" in lines[0] and "約600km" in lines[0]
     assert lines[1].startswith("補給時間") and "約30分" in lines[1] and "約5分" in lines[1]
+    # in English, the rows are named through their labels' translations (size: サイズ)
+    table = table.replace("車両価格", "サイズ").replace("補給時間", "重量")
+    english = _answer("Compare the size and the weight of an electric car and a petrol car.", table)
+    rows = [line for line in english.splitlines() if " — " in line]
+    assert len(rows) == 2 and rows[0].startswith("サイズ") and rows[1].startswith("重量")
 
 
 @pytest.mark.parametrize(

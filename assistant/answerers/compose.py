@@ -10,7 +10,8 @@
   呼ばれる。粒子が…ものをいう。」 / "It is called …") and the one after does not, the name
   leads (JSQuAD development half 0.910 → 0.912; the others unchanged);
 - comparison: the table row that holds both sides, or the best unit for each side; a
-  question that names several rows of the table (「サイズと起動速度をそれぞれ比べて」) gets
+  question that names rows of the table, as written (「サイズと起動速度をそれぞれ比べて」) or
+  through their labels' translations ("the size and boot speed", `Unit.asked_row`), gets
   each of them, in the table's order (the seed development split's multi-fact question was
   answered with one row);
 - which: the entity first, then the evidence (the title, as for a value, when the
@@ -229,9 +230,9 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
         if all(rows) and rows[0] is not rows[1]:
             return [_line(u) for u in rows if u is not None]
     # Sides that are columns: the row of the attribute asked about holds both; a question
-    # that names several attributes (「サイズと起動速度をそれぞれ比べて」) gets each one's row.
+    # that names attributes (「サイズと起動速度をそれぞれ比べて」) gets each one's row.
     named = _rows_named(question, ranked[:10], units)
-    if len(named) >= 2:
+    if named:
         return [_line(u) for u in named[:LIST_CAP]]
     for unit in ranked[:10]:
         if unit.score < floor - 2 * CLOSE:
@@ -263,14 +264,15 @@ def _comparison(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
 
 
 def _rows_named(question: Question, top: Sequence[Unit], units: Sequence[Unit]) -> list[Unit]:
-    """The rows of the best table whose labels the question names, in the table's order
-    (labels of two characters or more, compared without marks, brackets and case)."""
+    """The rows of the best table whose labels the question names, in the table's order:
+    written as in the table (two characters or more, compared without marks, brackets and
+    case) or word by word, in either language (``Unit.asked_row``)."""
     table = next((u.group for u in top if u.kind in {"row", "cell"}), None)
     if table is None:
         return []
     asked = label_key(question.text)
     rows = [u for u in units if u.kind == "row" and u.group == table and len(label_key(u.label)) >= 2]
-    return [u for u in rows if label_key(u.label) in asked]
+    return [u for u in rows if u.asked_row or label_key(u.label) in asked]
 
 
 def label_key(text: str) -> str:

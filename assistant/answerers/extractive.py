@@ -420,6 +420,16 @@ class ExtractiveAnswerer:
                 bridge = bridge_keys(where, lexicon)
                 if any(match(t, where, groups_of(where), bridge, lexicon) for t in listed):
                     unit.score += LISTED_BONUS
+        # The rows a comparison names (「サイズと起動速度」 / "the size and boot speed"), each of
+        # whose label's words the question has, or a translation of them.
+        if asked.kind == "comparison":
+            asked_groups = groups_of(query_terms)
+            asked_bridge = bridge_keys(query_terms, lexicon)
+            for unit in units:
+                label = set(tokenizer.tokenize(unit.label)) if unit.kind == "row" else set()
+                unit.asked_row = bool(label) and all(
+                    match(t, query_terms, asked_groups, asked_bridge, lexicon) for t in label
+                )
         # A question that names one column of a table (「cgroup v2 のとき」) is not answered
         # by the cell beside it, however many words that cell shares with the question.
         named = _columns_named(question, units)

@@ -84,6 +84,7 @@ class Unit:
     score: float = 0.0
     restates: bool = False  # its own words are the question's: the fact asked for lies beside it
     names_nothing: bool = False  # a who / where question: it names nothing the question does not
+    asked_row: bool = False  # a table row whose label the question names (in either language)
     subjectless: bool = False  # a Japanese sentence with no topic (は・も): its subject goes unsaid
     title: str = ""  # the title of the passage's document
 

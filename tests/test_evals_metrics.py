@@ -228,6 +228,20 @@ def test_ndcg_is_standard_and_reaches_one() -> None:
     assert m.ndcg_at_k([set(), set()], 2, 1) == 0.0
 
 
+def test_contains_reference_reads_the_polite_style_as_the_plain_one() -> None:
+    """The documents write 「…できます」; a reference written 「…できる」 states the same fact.
+    Tense and negation still count."""
+    answer = "稼働しているVMを、別のマシンに移動させることができます。 [1]"
+    assert m.contains_reference(answer, ["別のマシンに移動させることができる"]) == 1.0
+    assert (
+        m.contains_reference("古いOSのアプリを動かすのに適しています。[2]", ["動かすのに適している"]) == 1.0
+    )
+    assert m.contains_reference("移動させることはできません。", ["移動させることができる"]) == 0.0
+    assert m.contains_reference("移動できません。", ["移動できない"]) == 0.0
+    assert m.contains_reference("茶会は港へ移りました。", ["港へ移った"]) == 1.0
+    assert m.contains_reference("茶会は港へ移ります。", ["港へ移った"]) == 0.0
+
+
 def test_contains_reference_scores_the_side_asked_for() -> None:
     both = "オーバーヘッド: コンテナは小さい、仮想マシンは大きい [1]"
     assert m.contains_reference(both, ["小さい"], entity=["コンテナ", "container"]) == 1.0

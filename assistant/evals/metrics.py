@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import re
 import string
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -217,6 +219,35 @@ def _names(text: str, entities: Sequence[str]) -> bool:
     return any(normalize_chars(e) and normalize_chars(e) in have for e in entities)
 
 
+_POLITE = frozenset({"ます", "です"})
+_SUDACHI_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _sudachi() -> Any:
+    from sudachipy import Dictionary, SplitMode
+
+    return Dictionary(dict="core").create(SplitMode.C)
+
+
+def plain_forms(text: str) -> list[str]:
+    """Japanese text as its words' dictionary forms, without the polite auxiliaries (ます・です),
+    punctuation and citation marks: 「…移動させることができます。」 reads as 「…移動させること
+    ができる」. Tense and negation stay (「できません」 is not 「できる」)."""
+    text = unicodedata.normalize("NFKC", strip_citations(text)).lower()
+    forms: list[str] = []
+    with _SUDACHI_LOCK:  # a Sudachi tokenizer is not thread-safe
+        for start in range(0, len(text), 4000):
+            for m in _sudachi().tokenize(text[start : start + 4000]):
+                pos = m.part_of_speech()[0]
+                if pos in {"補助記号", "空白"} or not m.surface().strip():
+                    continue
+                if pos == "助動詞" and m.dictionary_form() in _POLITE:
+                    continue
+                forms.append(m.dictionary_form())
+    return forms
+
+
 def contains_reference(
     answer: str, references: Sequence[str], entity: str | Sequence[str] | None = None
 ) -> float:
@@ -232,8 +263,12 @@ def contains_reference(
     def holds(a: str, r: str) -> bool:
         # SQuAD's normalisation glues a word to what its punctuation joins ("City:57–60",
         # "Singer's", "water—as"): the words apart count too, so "New York City" is stated.
-        return _contains_tokens(f1_tokens(a), f1_tokens(r)) or _contains_tokens(
-            word_tokens(a), word_tokens(r)
+        # A Japanese statement is the same in the polite style the documents write
+        # (「…適しています」) as in the plain style of a reference (「…適している」).
+        return (
+            _contains_tokens(f1_tokens(a), f1_tokens(r))
+            or _contains_tokens(word_tokens(a), word_tokens(r))
+            or (bool(_JAPANESE.search(r)) and _contains_tokens(plain_forms(a), plain_forms(r)))
         )
 
     def one(a: str, r: str) -> float:

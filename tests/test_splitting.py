@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 
-from assistant.loading import Document, load_file
+from assistant.loading import Document, clean_markdown, load_file
 from assistant.splitting import SplitterConfig, contextual_text, split_document
 from assistant.text import split_sentences
 
@@ -35,6 +35,20 @@ def test_heading_path_is_kept() -> None:
     assert [(c.heading, c.text) for c in chunks] == [
         ("概要", "前文。"),
         ("概要 > 各技術の詳細", "詳細の本文。"),
+    ]
+
+
+def test_a_section_holding_only_a_figure_is_not_a_chunk() -> None:
+    """An image's caption and its credit state nothing: no passage of their own. A caption
+    in a section with text stays, and so does a sentence with a bracket."""
+    text = (
+        "## 詳細\n\n![Kettle vs Pot](https://example.com/k.png)\n*(出典: Tea Docs)*\n\n"
+        "### 1. やかん\n\nやかんは湯を沸かす。\n\n### 2. 急須\n\n![Pot](p.png)\n\n急須は茶を淹れる（主に緑茶）。\n"
+    )
+    chunks = split_document(doc(clean_markdown(text)), SplitterConfig(200, 20))
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("詳細 > 1. やかん", "やかんは湯を沸かす。"),
+        ("詳細 > 2. 急須", "（Pot）\n急須は茶を淹れる（主に緑茶）。"),
     ]
 
 

@@ -934,3 +934,24 @@ def test_a_bracket_is_not_a_quantity() -> None:
         "充電にはどのくらい時間がかかりますか？", "充電は夜間（深夜電力）に行う。充電は30分ほどで済む。"
     )
     assert answer.startswith("充電は30分ほどで済む。")
+
+
+def test_across_languages_a_close_unit_of_another_passage_does_not_join() -> None:
+    """English over Japanese: similarities lie close together, so a unit of another passage
+    that scores near the best is not quoted beside it (within one language it may be)."""
+    import re
+
+    from assistant.answerers.extractive import ExtractiveAnswerer
+    from assistant.embedders import get_embedder
+    from assistant.types import Note
+
+    answerer = ExtractiveAnswerer(settings=load_settings(), embedder=get_embedder("fake:256"))
+    passages = [
+        Passage("a", "やかんは水を加熱する。", "/d/a.md", "", [], number=1, rank=1),
+        Passage("b", "やかんの加熱は速い。", "/d/b.md", "", [], number=2, rank=2),
+    ]
+    ranked = answerer.select("What does a kettle heat?", passages)
+    assert ranked[1].passage != ranked[0].passage and ranked[0].score - ranked[1].score < 0.05
+    pieces = answerer.stream("What does a kettle heat?", passages, "en")
+    answer = "".join(p for p in pieces if not isinstance(p, Note))
+    assert len(set(re.findall(r"\[(\d)\]", answer))) == 1

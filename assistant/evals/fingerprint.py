@@ -49,8 +49,9 @@ IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")
 # 3: ranking metrics in retrieval order; 4: faithfulness piece by piece, frame lines skipped;
 # 5: Japanese punctuation and brackets end a Latin word in answer tokens (f1, contains-reference);
 # 6: contains-reference also reads words apart at the punctuation inside them ("Singer's");
-# 7: a reference section may be the document's title (its H1: "doc.md#Title")
-METRICS_VERSION = 7
+# 7: a reference section may be the document's title (its H1: "doc.md#Title");
+# 8: contains-reference reads a Japanese reference in the plain style as stated by the polite one
+METRICS_VERSION = 8
 
 
 def _value(value: Any) -> Any:

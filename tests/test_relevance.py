@@ -135,6 +135,9 @@ def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> 
     assert not ok and "動物" in why
     ok, why = decide("Which company grows green tea?", "en")
     assert not ok and "compani" in why  # the stem of "company"
+    # "what happens if …", "what causes a …": the word after "what" is a verb, not a thing asked for
+    assert "unknown to the index" not in decide("What happens if green tea is steamed too long?", "en")[1]
+    assert "unknown to the index" not in decide("What causes a green tea to taste fresh?", "en")[1]
     # A general noun (もの・仕組み) names nothing the documents could lack.
     assert "unknown to the index" not in decide("増分バックアップが保存するものは何ですか？", "ja")[1]
     # Unknown ordinary words no longer count as names the documents lack.

@@ -955,3 +955,30 @@ def test_across_languages_a_close_unit_of_another_passage_does_not_join() -> Non
     pieces = answerer.stream("What does a kettle heat?", passages, "en")
     answer = "".join(p for p in pieces if not isinstance(p, Note))
     assert len(set(re.findall(r"\[(\d)\]", answer))) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "reason"),
+    [
+        (
+            "Why do electric kettles on a stove need a thermostat?",
+            "Electric kettles on a stove need a thermostat. This is because water boils over without "
+            "one. Kettles are sold widely in shops.",
+            "water boils over",
+        ),
+        (
+            "なぜ電気ケトルにはサーモスタットが必要なのですか？",
+            "電気ケトルにはサーモスタットが必要です。これは、湯が吹きこぼれるのを防ぐためです。"
+            "ケトルは店で広く売られています。",
+            "吹きこぼれる",
+        ),
+    ],
+)
+def test_a_why_question_is_answered_by_the_sentence_that_gives_the_reason(
+    question: str, text: str, reason: str
+) -> None:
+    """The sentence closest to a why question may only say again what is asked; the one after
+    it that refers back and gives the reason (「これは、…ためです」 / "This is because …") answers,
+    quoted with it."""
+    answer = _answer(question, text)
+    assert reason in answer and "sold widely" not in answer and "売られて" not in answer

@@ -21,7 +21,9 @@
   seed development split 0.892 → 0.928 with the evaluative list words of
   `assistant.questions`; related, corpus, JSQuAD and SQuAD development sets unchanged;
 - list: the lead-in, then every item of the list (up to ``LIST_CAP``);
-- why / how: the reason or mechanism with the sentence it refers to;
+- why / how: the reason or mechanism with the sentence it refers to; when the sentence
+  after the best refers back to it and gives its reason (「これは、…ためです」 / "This is
+  because …") and scores close, that sentence answers, quoted with the best;
 - definition: the defining sentence.
 
 A question for a name (「…を何と呼ぶ？」 / "What are … called?", ``NAME_ASKED``) whose best
@@ -75,6 +77,9 @@ NAME_ASKED = re.compile(
 # a sentence that begins with its particle (「とは…の技術仕様である。」): its subject, lost with
 # the markup it stood in, is the document's (a page's bold title)
 _SUBJECT_LOST = re.compile(r"(?:とは|は|が|も|を|の)(?![ぁ-ゖ])")
+
+# a sentence that gives a reason (「…ためです」「…からだ」 / "because", "due to")
+_REASON_GIVEN = re.compile(r"ため|ので|から(?:だ|です|である)|\b(?:because|due to|since)\b", re.I)
 
 # a demonstrative anywhere in a sentence (「日本では、これらの空域は…」 / "… these fields …")
 _POINTS_BACK = re.compile(r"これ|それ|この|その|こうした|そうした|\b(?:this|these|those|such)\b", re.I)
@@ -360,6 +365,13 @@ def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> 
 
 def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     best = ranked[0]
+    # The sentence after the best that gives its reason (「これは、…ためです。」 / "This is
+    # because …") answers with it, when it scores close.
+    because = next(
+        (u for u in ranked[1:3] if u.antecedent == best.text and u.score >= best.score - CLOSE), None
+    )
+    if because is not None and _REASON_GIVEN.search(because.text):
+        return [_line(because)]
     lines = [_line(best)]
     for unit in ranked[1:3]:
         if unit.score >= best.score - CLOSE and not _redundant(unit, best) and unit.kind != "row":

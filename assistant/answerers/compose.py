@@ -78,8 +78,11 @@ NAME_ASKED = re.compile(
 # the markup it stood in, is the document's (a page's bold title)
 _SUBJECT_LOST = re.compile(r"(?:とは|は|が|も|を|の)(?![ぁ-ゖ])")
 
-# a sentence that gives a reason (「…ためです」「…からだ」 / "because", "due to")
-_REASON_GIVEN = re.compile(r"ため|ので|から(?:だ|です|である)|\b(?:because|due to|since)\b", re.I)
+# a sentence that gives a reason or a cause (「…ためです」「…により」 / "because", "as a result")
+REASON = re.compile(
+    r"ため|ので|から[、。]|により|によって|結果|\bbecause\b|\bsince\b|\bdue to\b|\bso that\b|\bas a result\b",
+    re.IGNORECASE,
+)
 
 # a demonstrative anywhere in a sentence (「日本では、これらの空域は…」 / "… these fields …")
 _POINTS_BACK = re.compile(r"これ|それ|この|その|こうした|そうした|\b(?:this|these|those|such)\b", re.I)
@@ -370,7 +373,7 @@ def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -
     because = next(
         (u for u in ranked[1:3] if u.antecedent == best.text and u.score >= best.score - CLOSE), None
     )
-    if because is not None and _REASON_GIVEN.search(because.text):
+    if because is not None and REASON.search(because.text):
         return [_line(because)]
     lines = [_line(best)]
     for unit in ranked[1:3]:

@@ -197,7 +197,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from assistant.answerers.compose import CLOSE, TRANSLATION_NOTE, compose, label_key
+from assistant.answerers.compose import CLOSE, REASON, TRANSLATION_NOTE, compose, label_key
 from assistant.answerers.units import Unit, is_lead_in, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer, groups_of, match
@@ -244,10 +244,6 @@ _VALUE = re.compile(r"[0-9０-９]|数(?:秒|分|時間|日|[KMGT]B|十|百|千|
 _QUANTITY = re.compile(
     r"[0-9０-９]|数(?:秒|分|時間|日|[KMGT]B|十|百|千|万)|(?:秒|分|時間|日|週|月|年)単位|"
     r"[一二三四五六七八九十百千万]+(?:秒|分|時間|日|倍|割|人|個|台|回|年)"
-)
-_REASON = re.compile(
-    r"ため|ので|から[、。]|により|によって|結果|\bbecause\b|\bsince\b|\bdue to\b|\bso that\b|\bas a result\b",
-    re.IGNORECASE,
 )
 
 
@@ -380,7 +376,7 @@ class ExtractiveAnswerer:
             adds = (own - before) & query_terms
             # a why question: the sentence that gives the reason of its antecedent ("This is
             # because …") states it, whatever words it adds
-            gives_reason = asked.kind == "why" and bool(before) and bool(_REASON.search(u.text))
+            gives_reason = asked.kind == "why" and bool(before) and bool(REASON.search(u.text))
             states = (adds or gives_reason) and not is_lead_in(u.text) and not _says_only_that(u.text)
             stated_terms.append(own | before if states else own)
         # A question word matches a unit's word or its synonym (SudachiDict's groups).
@@ -590,7 +586,7 @@ def _shape_bonus(asked: Question, unit: Unit) -> float:
         if unit.kind == "item":
             bonus += BONUS / 2
     elif kind in {"why", "how"}:
-        if _REASON.search(text):
+        if REASON.search(text):
             bonus += BONUS
         if unit.kind in {"cell", "row"}:
             bonus -= BONUS

@@ -55,6 +55,14 @@ development splits (our corpus's refusal recall 0.625 → 0.875 with the first t
 seed's and related's 0.941 → 0.971 and 0.875 → 1.0 with the default); no answerable
 development question lost, the JSQuAD and SQuAD development halves unchanged.
 
+A length of time is asked for by 何秒・何分・何時間・何日間 … / "how many minutes" (``duration``;
+its shape: a number and a unit of time, 数秒, 分単位), not by 何分の一 (a fraction); 「料金は、何に
+応じて…」 asks what a fee depends on, not for an amount. With a count, a size or a length of time,
+「最大・上限」 / "maximum", "at most" asks for a bound (``BOUND``): the text must state one
+(``BOUND_STATED``). Found on the related development split (grown to 102): a near-topic 何秒
+probe refused and a question about how fees are charged answered; our corpus's probe "the
+maximum number of layers" stays refused; the seed split and the JSQuAD development half unchanged.
+
 A member or a bound is not a count: 「…の実装の１つ」「一つ以上の」 / "one of", "one or more"
 (`_NOT_A_COUNT`; 「…最大ノード数は何台」 was answered because a sentence about another
 component was "one of" the implementations; related development split's refusal recall
@@ -166,6 +174,16 @@ _EN_LEAD = re.compile(
 # text that says what the default is: a value of the same kind that is not the default
 # (「on-failure[:max-retries]」 with no default given) does not answer it.
 DEFAULT = re.compile(r"\bdefaults?\b|\bby default\b|デフォルト|既定|初期値|初期設定|標準(?:では|設定)", re.I)
+# A question for a bound of a quantity ("the maximum number of …", 「上限は何GB」) is answered
+# by a text that speaks of one: a count that is not a bound ("one layer is added") is not it.
+BOUND = re.compile(
+    r"最大|最小|上限|下限|最多|最少|\b(?:maximum|minimum|max|min|at most|at least|limit)\b", re.I
+)
+BOUND_STATED = re.compile(
+    r"最大|最小|上限|下限|最多|最少|まで|以内|以下|以上|未満|を超え|"
+    r"\b(?:maximum|minimum|max|min|at most|at least|limit(?:s|ed)?|up to|no more than|no fewer than|exceed\w*)\b",
+    re.I,
+)
 # What the default is of: the words after "default" up to a preposition or verb ("the default
 # restart policy of …"), the noun before 「の既定値」 or after 「既定の」.
 _DEFAULT_OF = re.compile(
@@ -180,7 +198,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(
             # "cost" alone may ask how a cost behaves (「コストはどうなりますか」): an amount is
             # wanted only with a word that asks for one
-            r"(?:価格|値段|料金|ライセンス料)(?:は|って|を教え)|何円|"
+            # 「料金は何に応じて…」 asks what the fee depends on, not for an amount
+            r"(?:価格|値段|料金|ライセンス料)(?:は|って|を教え)(?![^？?。]*(?:何に|何で|何によ|なぜ|どう|どのよう))|何円|"
             r"(?:費用|コスト|価格|値段|料金)(?:は|が)?(?:いくら|どのくらい|どれくらい)|"
             # a fee is asked for by a question word, not by "how do the fees compare"; "how
             # much" asks for money only with a word of money ("how much is used" does not)
@@ -279,6 +298,24 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(r"[0-9０-９][0-9,.]*\s*(?:[KMGTP]i?B|バイト|bytes?|ギガ|メガ|テラ)", re.I),
     ),
+    "duration": (
+        re.compile(
+            # 「何秒かかりますか」: a length of time (何分の一 is a fraction; 何年 a date)
+            r"何\s*(?:秒|分(?!の)|時間|日間|週間|[かカヶケ]月|年間)|"
+            r"\bhow many (?:milli|micro|nano)?(?:seconds|minutes|hours|days|weeks|months|years)\b",
+            re.I,
+        ),
+        re.compile(
+            # a number (数・十 … or digits) and a unit of time, or 秒単位・分単位
+            r"(?:[0-9０-９][0-9０-９,.]*|[数一二三四五六七八九十百千万]+)\s*"
+            r"(?:秒|分(?!の)|時間|日|週|[かカヶケ]月|年|ミリ秒|"
+            r"(?:ms|s|sec|secs|min|mins|h|hrs?|(?:milli|micro|nano)?seconds?|minutes?|hours?|days?|weeks?|"
+            r"months?|years?)\b)|(?:秒|分|時間|日|週|月|年)単位|"
+            r"\b(?:a|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|few|many)\s+"
+            r"(?:(?:milli|micro|nano)?seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b",
+            re.I,
+        ),
+    ),
     "count": (
         re.compile(
             # 「いくつかの」 (some) asks for nothing; いくら without a word of money asks for an
@@ -346,6 +383,7 @@ class Question:
     unit: str = ""  # 「何ワット」: the unit of the quantity asked for (ask is then "unit")
     literal: str = ""  # a key of LITERALS: a path, an option, a field is preferred
     default: bool = False  # "the default …" / 既定値: the answer must say that it is the default
+    bound: bool = False  # "the maximum number of …" / 上限: with an ask, the answer must state a bound
 
     def holds(self, text: str) -> bool:
         """Does the text contain a fact of the shape this question asks for?"""
@@ -380,6 +418,7 @@ def analyse(question: str) -> Question:
     ask = "unit" if unit else ask
     literal = next((name for name, (asked, _) in LITERALS.items() if asked.search(q)), "")
     default = bool(DEFAULT.search(q))
+    bound = bool(ask) and bool(BOUND.search(q))
     if _WHY.search(q):
         kind = "why"
     elif _WHICH.search(_RELATIVE.sub(" ", q)) and not _COMPARISON.search(q):
@@ -396,11 +435,13 @@ def analyse(question: str) -> Question:
         if definition:
             term = next((g for g in definition.groupdict().values() if g), "").strip(" 「」『』\"'")
         if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
-            return Question(question, "definition", sides, term, ask, measure, named, unit, literal, default)
+            return Question(
+                question, "definition", sides, term, ask, measure, named, unit, literal, default, bound
+            )
         kind = "value"
         named = named or _asks_subject(q)
     sides = sides if kind in {"comparison", "which"} else []
-    return Question(question, kind, sides, "", ask, measure, named, unit, literal, default)
+    return Question(question, kind, sides, "", ask, measure, named, unit, literal, default, bound)
 
 
 def _asks_subject(question: str) -> bool:

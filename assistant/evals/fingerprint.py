@@ -50,8 +50,9 @@ IGNORED_PREFIXES = ("chroma_", "slack_", "server_", "ui_", "feedback_")
 # 5: Japanese punctuation and brackets end a Latin word in answer tokens (f1, contains-reference);
 # 6: contains-reference also reads words apart at the punctuation inside them ("Singer's");
 # 7: a reference section may be the document's title (its H1: "doc.md#Title");
-# 8: contains-reference reads a Japanese reference in the plain style as stated by the polite one
-METRICS_VERSION = 8
+# 8: contains-reference reads a Japanese reference in the plain style as stated by the polite one;
+# 9: a reference of marks alone (「○」, "/") is found as written
+METRICS_VERSION = 9
 
 
 def _value(value: Any) -> Any:

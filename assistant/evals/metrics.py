@@ -268,6 +268,10 @@ def contains_reference(
         # "Singer's", "water—as"): the words apart count too, so "New York City" is stated.
         # A Japanese statement is the same in the polite style the documents write
         # (「…適しています」) as in the plain style of a reference (「…適している」).
+        # A reference of marks alone (JSQuAD's 「○」, "/") has no tokens: it is found as written.
+        if not f1_tokens(r):
+            mark = unicodedata.normalize("NFKC", r).strip()
+            return bool(mark) and mark in unicodedata.normalize("NFKC", strip_citations(a))
         return (
             _contains_tokens(f1_tokens(a), f1_tokens(r))
             or _contains_tokens(word_tokens(a), word_tokens(r))

@@ -182,12 +182,12 @@ _EN_LEAD = re.compile(
 DEFAULT = re.compile(r"\bdefaults?\b|\bby default\b|デフォルト|既定|初期値|初期設定|標準(?:では|設定)", re.I)
 # A question for a bound of a quantity ("the maximum number of …", 「上限は何GB」) is answered
 # by a text that speaks of one: a count that is not a bound ("one layer is added") is not it.
-BOUND = re.compile(
-    r"最大|最小|上限|下限|最多|最少|\b(?:maximum|minimum|max|min|at most|at least|limit)\b", re.I
-)
+_BOUND_JA = r"最大|最小|上限|下限|最多|最少"
+_BOUND_EN = r"maximum|minimum|max|min|at most|at least"
+BOUND = re.compile(rf"{_BOUND_JA}|\b(?:{_BOUND_EN}|limit)\b", re.I)
 BOUND_STATED = re.compile(
-    r"最大|最小|上限|下限|最多|最少|まで|以内|以下|以上|未満|を超え|"
-    r"\b(?:maximum|minimum|max|min|at most|at least|limit(?:s|ed)?|up to|no more than|no fewer than|exceed\w*)\b",
+    rf"{_BOUND_JA}|まで|以内|以下|以上|未満|を超え|"
+    rf"\b(?:{_BOUND_EN}|limit(?:s|ed)?|up to|no more than|no fewer than|exceed\w*)\b",
     re.I,
 )
 # What the default is of: the words after "default" up to a preposition or verb ("the default
@@ -441,7 +441,7 @@ def analyse(question: str) -> Question:
         if definition:
             term = next((g for g in definition.groupdict().values() if g), "").strip(" 「」『』\"'")
         # 「マルチテナンシーでいうテナントとは」: the term is テナント, asked within a frame
-        term = _FRAME_OF_TERM.sub("", term)
+        term = term[len(term_frame(term)) :]
         if term and len(term) <= 40 and not re.search(r"[をにがで]|\s(?:do|does|can|of)\s", term):
             return Question(
                 question, "definition", sides, term, ask, measure, named, unit, literal, default, bound
@@ -512,12 +512,18 @@ _NAMED_NUMBER = re.compile(
 )
 
 
+def _without_non_counts(text: str) -> str:
+    """The text with the numbers that count nothing blanked: members, bounds, English years,
+    numbers in names."""
+    return _NAMED_NUMBER.sub(" ", _NOT_A_COUNT.sub(" ", text))
+
+
 def fact_present(ask: str, text: str) -> bool:
     """Does the text contain a fact of the shape the question asks for?"""
     if not ask:
         return True
     if ask == "count":
-        text = _NAMED_NUMBER.sub(" ", _NOT_A_COUNT.sub(" ", text))
+        text = _without_non_counts(text)
     return bool(ASKS[ask][1].search(text))
 
 
@@ -593,7 +599,7 @@ def count_owners(text: str) -> list[str]:
     """For each count in the text, the thing it counts: written right after it (「3つの仕様」 →
     仕様, "three specifications" → specifications) or just before it with が・は・も (「違いが1つ」
     → 違い); "" when it is written in neither place."""
-    text = _NAMED_NUMBER.sub(" ", _NOT_A_COUNT.sub(" ", text))
+    text = _without_non_counts(text)
     owners = []
     for found in ASKS["count"][1].finditer(text):
         after = _COUNTED_AFTER.match(text, found.end())

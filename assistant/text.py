@@ -11,7 +11,8 @@ evaluation metrics all call these.
 - Citation marks ``[n]``: `CITATION`, `citation_numbers`, `strip_citations`,
   `renumber_citations`.
 - Markdown: `markdown_blocks` (runs of table and other lines), `parse_table`,
-  `strip_markup`, heading paths joined by `HEADING_SEPARATOR`.
+  `is_separator_row`, `strip_markup`, `shortcode_marks`, heading paths joined by
+  `HEADING_SEPARATOR`.
 """
 
 from __future__ import annotations
@@ -158,7 +159,16 @@ class CitationRenumberer:
 HEADING_SEPARATOR = " > "
 _MARKUP = re.compile(r"\*\*|__|`|!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{2,}")
+# a table's delimiter row: every cell dashes, with an optional colon at either end
+# (``| --- | :-: |``, and the compact ``|-|-|`` of many READMEs)
+_SEPARATOR_ROW = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
+# GitHub's emoji shortcodes that mark a table cell yes or no (support matrices): shown as the mark
+SHORTCODES = {
+    "white_check_mark": "✅", "heavy_check_mark": "✔️", "ballot_box_with_check": "☑️",
+    "x": "❌", "heavy_multiplication_x": "✖️", "negative_squared_cross_mark": "❎",
+    "warning": "⚠️", "construction": "🚧", "question": "❓", "no_entry": "⛔",
+}  # fmt: skip
+_SHORTCODE = re.compile(r"(?<![\w:]):([a-z_]+):(?![\w:])")
 
 
 def join_heading(path: list[str]) -> str:
@@ -170,8 +180,19 @@ def split_heading(heading: str) -> list[str]:
 
 
 def strip_markup(text: str) -> str:
-    """Inline Markdown removed: emphasis, code ticks, images; links keep their text."""
-    return _LINK.sub(r"\1", _MARKUP.sub("", text)).strip()
+    """Inline Markdown removed: emphasis, code ticks, images; links keep their text; the
+    shortcodes of yes / no marks become the marks."""
+    return shortcode_marks(_LINK.sub(r"\1", _MARKUP.sub("", text))).strip()
+
+
+def is_separator_row(line: str) -> bool:
+    """Is the line a Markdown table's delimiter row (``| --- | :-: |``, ``|-|-|``)?"""
+    return bool(_SEPARATOR_ROW.fullmatch(line))
+
+
+def shortcode_marks(text: str) -> str:
+    """``:white_check_mark:`` → ✅, ``:x:`` → ❌ …; other shortcodes stay as written."""
+    return _SHORTCODE.sub(lambda m: SHORTCODES.get(m.group(1), m.group(0)), text)
 
 
 def is_table_line(line: str) -> bool:
@@ -215,7 +236,7 @@ def parse_table(block: str) -> Table:
     cells = [
         [strip_markup(cell) for cell in line.strip().strip("|").split("|")]
         for line in lines
-        if not _SEPARATOR_ROW.match(line)
+        if not is_separator_row(line)
     ]
     if not cells:
         return Table([], [])

@@ -6,6 +6,7 @@ from assistant.text import (
     CitationRenumberer,
     citation_numbers,
     detect_language,
+    is_separator_row,
     markdown_blocks,
     parse_table,
     split_answer_sentences,
@@ -67,6 +68,18 @@ def test_tables_are_parsed_once_for_every_layer() -> None:
     assert table.header == ["項目", "A", "B"]
     assert table.rows == [["速度", "秒", "分"], ["サイズ", "MB"]]
     assert table.columns() == {"項目": ["速度", "サイズ"], "A": ["秒", "MB"], "B": ["分", ""]}
+
+
+def test_a_compact_delimiter_row_and_mark_shortcodes() -> None:
+    """``|-|-|`` (READMEs write it so) is the delimiter, not a row of dashes; GitHub's
+    shortcodes of yes / no marks are shown as the marks, other shortcodes as written."""
+    table = parse_table(
+        "| Tool | Lang | GPU |\n|-|-|-|\n| kettle | rust | :x: |\n| pot | C | :white_check_mark: |"
+    )
+    assert table.rows == [["kettle", "rust", "❌"], ["pot", "C", "✅"]]
+    assert all(is_separator_row(r) for r in ["|-|-|", "| --- | :-: |", "|:---|---:|", "---|---"])
+    assert not any(is_separator_row(r) for r in ["| - x | y |", "| 1 | 2 |", "|"])
+    assert strip_markup("a :smile: b :x:") == "a :smile: b ❌" and strip_markup("12:30:45") == "12:30:45"
 
 
 def test_markup_is_removed_but_link_text_kept() -> None:

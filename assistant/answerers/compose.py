@@ -435,7 +435,7 @@ def _entity(question: Question, unit: Unit) -> str:
             return side
     if question.kind != "which":
         return ""
-    return unit.lead or unit.subject
+    return re.sub(r"\s*[:：]+\s*$", "", unit.lead or unit.subject)  # "Notes:" is no "Notes::"
 
 
 def _mentions(unit: Unit, side: str) -> bool:

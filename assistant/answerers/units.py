@@ -32,12 +32,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.text import FENCE, split_sentences
+from assistant.text import FENCE, is_separator_row, shortcode_marks, split_sentences
 
 _MARKUP = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`|!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
-_SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{2,}")
 _HEADING = re.compile(r"^#{1,6}\s")
 _QUOTE = re.compile(r"^\s*(?:>\s?)+")
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVX]+\.)\s+")
@@ -104,7 +103,7 @@ def clean(text: str) -> str:
     ``\\*``) stands as written."""
     text = _ESCAPED_MARK.sub(lambda m: _KEEP[m.group(1)], text)
     text = _LINK.sub(r"\1", _MARKUP.sub("", _ESCAPE.sub(r"\1", text)))
-    text = text.translate(_RESTORE)
+    text = shortcode_marks(text).translate(_RESTORE)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
@@ -202,7 +201,7 @@ def _blocks(text: str) -> list[list[str]]:
 
 def _table_units(lines: list[str], number: int, headings: list[str], group: str) -> list[Unit]:
     rows = [[clean(c) for c in line.strip().strip("|").split("|")] for line in lines]
-    body = [r for line, r in zip(lines, rows, strict=True) if not _SEPARATOR_ROW.match(line.strip())]
+    body = [r for line, r in zip(lines, rows, strict=True) if not is_separator_row(line)]
     if len(body) < 2:
         return []
     header, body = body[0], body[1:]

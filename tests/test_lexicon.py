@@ -80,6 +80,25 @@ def test_an_english_question_finds_a_japanese_passage_by_translation(tmp_path: P
     assert found and found[0].source.endswith("kettle.md")
 
 
+def test_a_japanese_question_finds_an_english_passage_by_its_glosses(tmp_path: Path) -> None:
+    """The other way: the lexical side searches the English glosses of the question's
+    Japanese nouns, over English documents beside Japanese ones (the fake embedder gives no
+    help across languages)."""
+    from assistant.pipeline import Assistant
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "tea.md").write_text("# 緑茶\n\n緑茶は摘んだ葉を蒸してから揉みます。\n", encoding="utf-8")
+    (corpus / "kettle.md").write_text(
+        "# Kettle\n\nThe durability of this product is ten years.\n", encoding="utf-8"
+    )
+    (corpus / "cup.md").write_text("# Cup\n\nThe cup is made of porcelain.\n", encoding="utf-8")
+    bot = Assistant(load_settings(data_dir=tmp_path / "data", embedder="fake:256", corpus=[corpus]))
+    bot.ingest()
+    found = bot.retriever.search("この製品の耐久性はどのくらいですか？", 1).chunks
+    assert found and found[0].source.endswith("kettle.md")
+
+
 def test_a_damaged_dictionary_bridges_nothing_and_says_how_to_mend_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -88,14 +88,6 @@ as "which company" does (a near-topic probe of the related development split, �
 question counts ("how many layers") must be what the count in the evidence counts
 (`counted_noun`, `count_owners`; see `assistant.answerers.extractive`).
 
-So is a which-question that names no two things to choose between (「…ハイパーバイザーはどれ」,
-"Which hypervisor of Kata Containers supports AMD SEV-SNP?": ``_WHICH_NAME``): it asks for one of
-a kind by its name, and 「Kata Containers supports multiple hypervisors.」, which names only what
-the question names, lost to the sentence naming QEMU. Not when it asks for a command, an option
-or a file (a literal, not a name: two questions of the related development split were answered
-with a note naming GitHub). Related development split (grown to 148) 0.905 → 0.912; the seed
-and corpus splits and the JSQuAD and SQuAD development halves unchanged.
-
 A question about a file, an option or a field (どのファイル・オプション・フィールド / which
 file, option, field) wants a *literal*: a path, a ``--flag``, a camelCase key. It is a
 preference, not an ask: a file may be named without a path ("the Dockerfile"), so its
@@ -117,11 +109,6 @@ _COMPARISON = re.compile(
 )
 _WHICH = re.compile(
     r"どちら(?!も)|どっち(?!も)|いずれ|どれ(?!くらい|ぐらい|ほど)|\bwhich\b|\bwhether\b", re.IGNORECASE
-)
-# A which-question about no two things it names (「…ハイパーバイザーはどれ」, "Which hypervisor …")
-# asks for one of a kind by its name, like a who-question.
-_WHICH_NAME = re.compile(
-    r"どれ(?!くらい|ぐらい|ほど)|どの(?!よう|くらい|ぐらい|程度)|\bwhich (?!one\b|of\b)\w+", re.I
 )
 # "in which", "for which" … introduce a relative clause, not a which-question.
 _RELATIVE = re.compile(r"\b(?:in|of|for|by|to|on|at|from|with|under|during|through) which\b", re.I)
@@ -462,9 +449,6 @@ def analyse(question: str) -> Question:
         kind = "value"
         named = named or _asks_subject(q)
     sides = sides if kind in {"comparison", "which"} else []
-    if kind == "which" and not sides and not literal:
-        # (a command, an option or a file is asked for by its literal, not by a name)
-        named = named or bool(_WHICH_NAME.search(_RELATIVE.sub(" ", q)))
     return Question(question, kind, sides, "", ask, measure, named, unit, literal, default, bound)
 
 

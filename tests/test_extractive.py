@@ -725,28 +725,6 @@ def test_which_question_starts_with_the_entity(docs_bot: Assistant) -> None:
     assert tea.startswith("Black tea")
 
 
-def test_which_question_of_a_kind_is_answered_by_a_name() -> None:
-    """「…ハイパーバイザーはどれ」 / "Which kettle …" with no two things named asks for one of a
-    kind by its name, as a who-question does; a command or an option is asked for by its
-    literal, and 「どちら」 between two named things names them already."""
-    assert analyse("Which kettle of Brewco heats on induction hobs?").named
-    assert analyse("AWS Lambdaのために作られたハイパーバイザーはどれですか？").named
-    assert not analyse("Which option stops the check from using the network?").named
-    assert not analyse("緑茶と紅茶ではどちらが苦い？").named
-
-
-def test_which_kettle_is_named_not_the_maker_restated(docs_bot: Assistant) -> None:
-    question = "Which kettle of Brewco heats on induction hobs?"
-    passages = [
-        _passage(1, "Brewco sells kettles that heat on induction hobs.", "a.md"),
-        _passage(
-            2, "The Ferro kettle heats on induction hobs and gas stoves alike; Brewco makes it.", "b.md"
-        ),
-    ]
-    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "en"))
-    assert answer.startswith("The Ferro kettle")
-
-
 def test_which_answer_gives_the_evidence_for_its_entity(docs_bot: Assistant) -> None:
     """The entity first, then the units about the same entity that score close to the best,
     not the other side's (which scores as close)."""

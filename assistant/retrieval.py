@@ -40,7 +40,7 @@ their JMdict glosses (at most ``GLOSSES_PER_WORD`` that the index holds, the rar
 when an English passage stands among the question's ``GLOSS_PROBE`` nearest by the dense
 search: 「rootで動くコンテナはホストの管理者所有のファイルにアクセスできますか？」 found the English
 FAQ "Can containers running as root access admin-owned files on the host?" only through
-them. Related development split (grown to 148) 0.912 → 0.919, hit@1 0.936 → 0.955; the
+them. Related development split (grown to 148) 0.905 → 0.912, hit@1 0.936 → 0.955; the
 seed and corpus splits unchanged. Without the dense gate the JSQuAD development half (a
 Japanese collection, whose English words are names) lost a question and hit@1 0.938 →
 0.935; with it, it is unchanged.

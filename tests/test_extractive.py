@@ -725,6 +725,47 @@ def test_which_question_starts_with_the_entity(docs_bot: Assistant) -> None:
     assert tea.startswith("Black tea")
 
 
+MARKS = """| Kettle | Made of | Timer | Keep warm |
+|-|-|-|-|
+| Ferro | steel | :x: | :white_check_mark: |
+| Lumo | glass | :white_check_mark: | :x: |"""
+MARKS_JA = """| ケトル | 素材 | タイマー | 保温 |
+| --- | --- | --- | --- |
+| フェロ | 鋼 | × | ○ |
+| ルーモ | ガラス | ○ | × |"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which kettle has a timer?", "Lumo — Timer: ✅"),
+        ("Which kettle does not keep water warm?", "Lumo — Keep warm: ❌"),
+        ("タイマーがあるケトルはどれですか？", "ルーモ — タイマー: ○"),
+        ("保温できないケトルはどれですか？", "ルーモ — 保温: ×"),
+        ("Does the Ferro kettle have a timer?", "Ferro — Timer: ❌"),
+    ],
+)
+def test_a_table_of_marks_answers_which_by_the_row_marked_yes(
+    docs_bot: Assistant, question: str, expected: str
+) -> None:
+    """A support matrix (✅ / ❌): which one has it is the row marked yes, named first, unless
+    the question asks for a lack; a yes / no question about one row gets its mark either way."""
+    text = MARKS if question.isascii() else MARKS_JA
+    table = Passage("m", text, "k.md", "Kettles", ["Models"], score=1.0, number=1, rank=1)
+    language = "en" if question.isascii() else "ja"
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, [table], language))
+    assert answer.splitlines()[0].startswith(expected)
+
+
+def test_a_row_is_not_followed_by_one_of_its_own_cells(docs_bot: Assistant) -> None:
+    """The row quoted says what each of its cells says: none of them is repeated after it."""
+    table = Passage("m", MARKS, "k.md", "Kettles", ["Models"], score=1.0, number=1, rank=1)
+    question = "What is the Ferro kettle made of and does it keep warm?"
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, [table], "en"))
+    assert answer.startswith("Ferro — Made of: steel / Timer: ❌ / Keep warm: ✅")  # the case under test
+    assert answer.count("Keep warm: ✅") == 1, answer
+
+
 def test_which_answer_gives_the_evidence_for_its_entity(docs_bot: Assistant) -> None:
     """The entity first, then the units about the same entity that score close to the best,
     not the other side's (which scores as close)."""

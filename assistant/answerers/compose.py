@@ -20,6 +20,9 @@
   the other side's (「VMは、…厳しい場合に強力な選択肢」 and the item 「完全な分離: …」). On the
   seed development split 0.892 → 0.928 with the evaluative list words of
   `assistant.questions`; related, corpus, JSQuAD and SQuAD development sets unchanged;
+  Over a table whose columns are properties and whose rows are the things ("Which kettle
+  keeps water warm?": the question names the column, not the row), the entity is the
+  cell's row;
 - list: the lead-in, then every item of the list (up to ``LIST_CAP``);
 - why / how: the reason or mechanism with the sentence it refers to; when the sentence
   after the best refers back to it and gives its reason (「これは、…ためです」 / "This is
@@ -45,6 +48,8 @@ question each); the seed, related and corpus development splits unchanged. With 
 question, a unit close to the best still follows (「…中央機関紙を何という？」 is answered by
 the second unit, 「中央機関紙（「しんぶん赤旗」）…」).
 
+A table row quoted says what each of its cells says: no cell of it follows it.
+
 Each line cites its passage as ``[n]``; every word quoted is a passage's own. When the
 question's language differs from the evidence's, an English (or Japanese) frame names
 the entity and says that the documents are quoted as written, and a value answer quotes
@@ -61,6 +66,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from assistant.answerers.units import Unit, is_lead_in
+from assistant.lexical import default_tokenizer
 from assistant.questions import Question
 from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
@@ -435,11 +441,20 @@ def _entity(question: Question, unit: Unit) -> str:
             return side
     if question.kind != "which":
         return ""
+    if unit.kind == "cell" and _names(question.text, unit.subject) and not _names(question.text, unit.label):
+        return unit.label  # "Which kettle keeps water warm?": the row, when the question names the column
     return re.sub(r"\s*[:：]+\s*$", "", unit.lead or unit.subject)  # "Notes:" is no "Notes::"
 
 
 def _mentions(unit: Unit, side: str) -> bool:
     return _contains(unit.match_text + " " + unit.subject, side)
+
+
+def _names(text: str, words: str) -> bool:
+    """Does the text hold every word of ``words`` ("keep water warm" names "Keep warm")?"""
+    tokenizer = default_tokenizer()
+    wanted = set(tokenizer.tokenize(words))
+    return bool(wanted) and wanted <= set(tokenizer.tokenize(text))
 
 
 def _contains(text: str, side: str) -> bool:
@@ -457,4 +472,7 @@ def _redundant(a: Unit, b: Unit) -> bool:
         return True
     if a.text in {b.text, b.antecedent} or b.text in {a.text, a.antecedent}:
         return True
+    cell, row = (a, b) if a.kind == "cell" else (b, a)
+    if cell.kind == "cell" and row.kind == "row" and (cell.group, cell.label) == (row.group, row.label):
+        return True  # the row says what its cell says ("Firecracker — … / Intel TDX: ❌ / …")
     return a.group == b.group and bool(a.label) and a.label == b.label and a.kind == b.kind == "item"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.loading import Document
-from assistant.text import FENCE, HEADING_SEPARATOR, split_sentences
+from assistant.text import FENCE, HEADING_SEPARATOR, is_separator_row, split_sentences
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A block of figure lines only: an image's caption (its alt text, 「（Container vs VM）」, as
@@ -207,7 +207,7 @@ def _split_long(block: str, size: int) -> list[str]:
 def _split_table(table: str, size: int) -> list[str]:
     """Split a large table by rows, repeating the header in every part."""
     rows = table.split("\n")
-    header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else []
+    header = rows[:2] if len(rows) > 1 and is_separator_row(rows[1]) else []
     body = rows[len(header) :]
     parts: list[str] = []
     current = list(header)

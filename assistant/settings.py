@@ -284,6 +284,11 @@ class Settings(BaseSettings):
         description="A lexical field gets its full fusion weight when its best hit scores this "
         "share of a full match of the question, proportionally less below; 0 turns it off.",
     )
+    table_row_views: bool = Field(
+        default=True,  # chosen on the development splits (assistant.retrieval)
+        description="Score a chunk holding a table also by its best row (title and headings above one "
+        "row), embedded at query time and cached; off: by the chunk's own vector only.",
+    )
     lexical_persist: bool = Field(
         default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."
     )

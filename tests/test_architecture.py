@@ -1,7 +1,8 @@
 """The floors of the package, enforced by reading every module's imports.
 
-Ground floor: `assistant.text` (imports nothing of ours) and `assistant.types`
-(imports only `text`). Backends and pipeline stages meet there, never inside each
+Ground floor: `assistant.text` (imports nothing of ours), `assistant.types` and
+`assistant.units` (evidence units of a passage, read by retrieval and the answerers
+alike; both import only `text`). Backends and pipeline stages meet there, never inside each
 other's packages. Frontends (`ui/`, `assistant/slack/`, `assistant/evals/`) go
 through one door, `assistant.pipeline.Assistant`, plus the shared vocabulary.
 The browser app and the Slack bot reach it through `assistant.door`: the Protocol
@@ -37,6 +38,7 @@ FRONTENDS = {"ui": "ui", "assistant/slack": "assistant.slack", "assistant/evals"
 FORBIDDEN = {
     "assistant.text": {"assistant"},
     "assistant.types": {"assistant"},
+    "assistant.units": {"assistant"},
     "assistant.conversation": {"assistant.answerers", "assistant.retrieval", "assistant.pipeline"},
     "assistant.answerers": {
         "assistant.retrieval",
@@ -48,7 +50,7 @@ FORBIDDEN = {
     "assistant.relevance": {"assistant.answerers", "assistant.pipeline"},
 }
 #: allowed exceptions to FORBIDDEN
-ALLOWED = {"assistant.types": {"assistant.text"}}
+ALLOWED = {"assistant.types": {"assistant.text"}, "assistant.units": {"assistant.text"}}
 
 
 def module_name(path: Path) -> str:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerers.units import is_anaphoric, passage_units
 from assistant.pipeline import Assistant
 from assistant.questions import analyse, count_owners, default_of, fact_owners, fact_present
 from assistant.settings import load_settings
 from assistant.text import split_answer_sentences
 from assistant.types import Passage
+from assistant.units import is_anaphoric, passage_units
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
 

@@ -35,7 +35,7 @@ A sentence that says there are some things without saying what they are (「そ�
 after it, which goes on to say them (「具体的には、…」, 「ノードの数、…と関係しています。」); requiring
 that sentence to open with 具体的には / "For example" lost a question whose list of factors
 opened with the first factor.
-With 「なぜなら、…からです」 as a reason that points back (`assistant.answerers.units`), on the
+With 「なぜなら、…からです」 as a reason that points back (`assistant.units`), on the
 related development split (grown to 102): 0.892 → 0.931 together with the duration ask and the
 fee of `assistant.questions`; the seed and corpus splits and the JSQuAD development half unchanged.
 
@@ -65,11 +65,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.answerers.units import Unit, is_lead_in
 from assistant.lexical import default_tokenizer
 from assistant.questions import Question
 from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
+from assistant.units import Unit, is_lead_in
 
 LIST_CAP = 8
 CODE_INLINE = 80  # a one-line code block up to this long is quoted inline
@@ -372,7 +372,10 @@ def _name(entity: str) -> str:
 
 
 def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
-    # A list answers when one of its items is (nearly) the best unit.
+    # A list answers when one of its items is (nearly) the best unit; a table's row or cell
+    # that is the best unit answers itself (its cells name the things asked for).
+    if ranked[0].kind in {"row", "cell"}:
+        return _value(question, ranked, units)
     top = next((u for u in ranked[:3] if u.kind == "item" and u.score >= ranked[0].score - CLOSE), None)
     if top is None:  # the best unit may be the lead-in of a list: the list answers
         top = next((u for u in units if u.kind == "item" and u.lead and u.lead == ranked[0].text), None)

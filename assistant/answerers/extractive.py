@@ -1,6 +1,6 @@
 """The offline default answerer: it composes answers from the passages' own words.
 
-Each retrieved passage becomes evidence units (`assistant.answerers.units`: table
+Each retrieved passage becomes evidence units (`assistant.units`: table
 cells with their row and column, list items with their lead-in and subject,
 sentences with the sentence they refer to). Each unit is scored by
 
@@ -77,7 +77,7 @@ with a sentence scoring 0.015 higher whose year is of something else. Leading by
 margin also moved "the park … seats up to 2,500 people", far ahead, behind a sentence
 that names the park (SQuAD development half 0.797 → 0.793). With the date shapes of
 `assistant.questions`, whole sentences across semicolons and 「同年」 as an antecedent
-word (`assistant.answerers.units`), all chosen on the development halves: SQuAD 0.790 →
+word (`assistant.units`), all chosen on the development halves: SQuAD 0.790 →
 0.800, JSQuAD 0.892 → 0.895; the seed, related and corpus development splits unchanged.
 
 A sentence that points back (これにより / "This hypothesis …") says what it says of its
@@ -89,7 +89,7 @@ but lost two development questions: a pointing sentence that adds nothing asked 
 (「その間に、…」 after the sentence that answers) and a lead-in ending in a colon ("Their
 defaults:"). With both conditions: JSQuAD development half 0.907 → 0.910, SQuAD's 0.790 →
 0.797, the seed, related and corpus development splits unchanged; with the English sentences
-that point back by a number or a part ("All three …", "The result …": `assistant.answerers.units`),
+that point back by a number or a part ("All three …", "The result …": `assistant.units`),
 SQuAD's 0.803.
 
 When no unit that states the fact scores close to the best, a value answer still quotes
@@ -111,7 +111,7 @@ development sets: JSQuAD half 0.912 → 0.915 (「タイでビルマ暦が廃止
 answered with a year of the calendar itself), the seed, related and corpus splits and SQuAD's
 half unchanged. The predicate is the verb's dictionary form (入り始める → 入る).
 
-A code block is one unit (`assistant.answerers.units`) that answers only a question asking
+A code block is one unit (`assistant.units`) that answers only a question asking
 for a command, a file, an option or a field, or how to do something
 (`assistant.questions.Question.wants_code`); for any other it loses ``CODE_PENALTY`` and
 states no fact (a version in a console's output is not a version the documents give). A
@@ -230,7 +230,6 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant.answerers.compose import CLOSE, REASON, TRANSLATION_NOTE, compose, label_key
-from assistant.answerers.units import Unit, is_lead_in, passage_units
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer, groups_of, match
 from assistant.lexicon import bridge_keys, make_lexicon
@@ -250,6 +249,7 @@ from assistant.questions import (
 from assistant.relevance import asked_predicate, general_terms, question_names
 from assistant.settings import Settings
 from assistant.types import Note, Passage
+from assistant.units import Unit, is_lead_in, passage_units
 
 CACHE_SIZE = 5000  # unit vectors kept between questions
 W_DENSE = 0.5

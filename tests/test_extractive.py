@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answerers.compose import compose
 from assistant.pipeline import Assistant
 from assistant.questions import analyse, count_owners, default_of, fact_owners, fact_present
 from assistant.settings import load_settings
@@ -473,6 +474,41 @@ def test_a_sentence_that_restates_the_question_is_followed_by_the_fact() -> None
 def test_a_column_the_question_names_wins_over_its_neighbour(question: str, table: str) -> None:
     # The v1 cell shares more words with the question; the question names the v2 column.
     assert "json" in _answer(question, table).splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "table", "cell", "other"),
+    [
+        (
+            "方式Bにはどんな製品がありますか？",
+            "| 観点 | 方式A（据え置き型） | 方式B（携帯型） |\n| --- | --- | --- |\n"
+            "| 重さ | 約5kg | 約1kg |\n| 代表製品 | KX-1、KX-2 | PT-7、PT-9 |",
+            "PT-7、PT-9",
+            "KX-1",
+        ),
+        (
+            "What are the example products of style 2?",
+            "| Aspect | Style 1 (desktop) | Style 2 (handheld) |\n| --- | --- | --- |\n"
+            "| Weight | about 5 kg | about 1 kg |\n| Example products | KX-1, KX-2 | PT-7, PT-9 |",
+            "PT-7, PT-9",
+            "KX-1",
+        ),
+    ],
+)
+def test_a_list_answered_by_a_row_gives_the_cell_of_the_column_it_names(
+    question: str, table: str, cell: str, other: str
+) -> None:
+    # The whole row is the best unit (the retriever's row views make this common); the
+    # question names one column by a word the other column lacks: that column's cell answers.
+    units = passage_units(table, 1, ["仕様"])
+    row = next(u for u in units if u.kind == "row" and cell in u.text)
+    (answer,) = compose(analyse(question), [row], units)
+    assert cell in answer and other not in answer
+    # a question naming no column gets the whole row
+    (whole,) = compose(
+        analyse(question.replace("方式B", "各方式").replace("of style 2", "of each style")), [row], units
+    )
+    assert cell in whole and other in whole
 
 
 @pytest.mark.parametrize(

@@ -262,6 +262,21 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
     return lines
 
 
+def _named_cell(question: Question, row: Unit, units: Sequence[Unit]) -> Unit | None:
+    """The one cell of a row whose column the question names by a word no other column of the
+    table has (「タイプ2の…」 over the columns 「タイプ1（…）」 and 「タイプ2（…）」), if any."""
+    cells = [u for u in units if u.kind == "cell" and (u.group, u.label) == (row.group, row.label)]
+    tokenizer = default_tokenizer()
+    words = {u.subject: set(tokenizer.tokenize(u.subject)) for u in cells}
+    asked = set(tokenizer.tokenize(question.text))
+    named = [
+        u
+        for u in cells
+        if asked & words[u.subject].difference(*(w for column, w in words.items() if column != u.subject))
+    ]
+    return named[0] if len(named) == 1 else None
+
+
 def _cites_only(line: str, passage: int) -> bool:
     """Does the answer line cite only the given passage?"""
     return set(re.findall(r"\[(\d+)\]", line)) <= {str(passage)}
@@ -373,9 +388,11 @@ def _name(entity: str) -> str:
 
 def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> list[str]:
     # A list answers when one of its items is (nearly) the best unit; a table's row or cell
-    # that is the best unit answers itself (its cells name the things asked for).
+    # that is the best unit answers itself (its cells name the things asked for), or the
+    # row's one cell whose column the question names.
     if ranked[0].kind in {"row", "cell"}:
-        return _value(question, ranked, units)
+        cell = _named_cell(question, ranked[0], units) if ranked[0].kind == "row" else None
+        return [_line(cell)] if cell is not None else _value(question, ranked, units)
     top = next((u for u in ranked[:3] if u.kind == "item" and u.score >= ranked[0].score - CLOSE), None)
     if top is None:  # the best unit may be the lead-in of a list: the list answers
         top = next((u for u in units if u.kind == "item" and u.lead and u.lead == ranked[0].text), None)

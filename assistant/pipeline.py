@@ -80,7 +80,8 @@ class Assistant:
         return relevance.is_relevant(passages, language, self.settings, self.embedder, question, index)
 
     def warm_up(self) -> None:
-        """Load the models and the lexical index now, so the first question does not wait.
+        """Load the models, the lexical index and the tables' row views now, so the first
+        question does not wait.
 
         An index that is missing or unreachable is not an error here: the first question
         reports it, with what to do.
@@ -89,6 +90,8 @@ class Assistant:
         try:
             if self.store.manifest() is not None:
                 self.retriever.lexical_index()
+                if self.settings.table_row_views:
+                    self.retriever.warm_row_views()
         except AssistantError as exc:
             log.info("warm-up left the index for later: %s", exc.message)
 

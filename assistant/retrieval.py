@@ -196,30 +196,31 @@ class Retriever:
         """The dense list with each table chunk scored also by its best row view.
 
         A row view is the chunk's title and heading path above one row of its table
-        (``assistant.units``: the row with its column headers). Every candidate of the
-        three searches that holds a table is looked at; a chunk the dense search did not
-        return gets its stored vector's similarity first. Row vectors are embedded once
-        and kept (at most ``ROW_VIEWS_CACHED``).
+        (`row_views`). Every candidate of the three searches that holds a table is looked
+        at (only the first ten of each lost a question of the related and the corpus
+        development splits); a chunk the dense search did not return gets its stored
+        vector's similarity first. Row vectors are embedded once and kept
+        (at most ``ROW_VIEWS_CACHED``; `warm_row_views` embeds them all ahead).
         """
         ids = list(dict.fromkeys(i for hits in (dense, lexical, ngrams) for i, _ in hits))
         scores = dict(dense)
-        tables = [c for c in self.store.get(ids) if "|" in c.text]
-        missing_dense = [c.id for c in tables if c.id not in scores]
+        tables = [(c, views) for c in self.store.get(ids) if (views := row_views(c))]
+        missing_dense = [c.id for c, _ in tables if c.id not in scores]
         stored = self.store.vectors(missing_dense) if missing_dense else {}
-        for chunk in tables:
-            heading = split_heading(str(chunk.metadata.get("heading") or ""))
-            title = str(chunk.metadata.get("title") or "")
-            rows = [u.text for u in passage_units(chunk.text, 1, heading, title) if u.kind == "row"]
-            if not rows:
-                continue
-            context = " > ".join(part for part in [title, *heading] if part)
-            best = max(
-                cosine(v, query_vector) for v in self._row_view_vectors([f"{context}\n{r}" for r in rows])
-            )
+        for chunk, views in tables:
+            best = max(cosine(v, query_vector) for v in self._row_view_vectors(views))
             if chunk.id not in scores and chunk.id in stored:
                 scores[chunk.id] = cosine(stored[chunk.id], query_vector)
             scores[chunk.id] = max(scores.get(chunk.id, best), best)
         return sorted(scores.items(), key=lambda item: -item[1])
+
+    def warm_row_views(self) -> int:
+        """Embed the row views of the stored tables now (at most ``ROW_VIEWS_CACHED``), so that
+        no question waits for them; the number of row views."""
+        views = [v for chunk in self.store.all_chunks() for v in row_views(chunk)][:ROW_VIEWS_CACHED]
+        for start in range(0, len(views), 64):
+            self._row_view_vectors(views[start : start + 64])
+        return len(views)
 
     def _row_view_vectors(self, texts: list[str]) -> list[np.ndarray]:
         """The vectors of some row views, embedded once and kept (least recently used go first)."""
@@ -271,6 +272,18 @@ class Retriever:
                 if not bm25.knows(term):
                     replaced.add(term)
         return extra, replaced
+
+
+def row_views(chunk: StoredChunk) -> list[str]:
+    """The texts embedded for the rows of a chunk's table: its title and heading path, then
+    the row with its column headers (`assistant.units`); none for a chunk without a table."""
+    if "|" not in chunk.text:
+        return []
+    heading = split_heading(str(chunk.metadata.get("heading") or ""))
+    title = str(chunk.metadata.get("title") or "")
+    rows = [u.text for u in passage_units(chunk.text, 1, heading, title) if u.kind == "row"]
+    context = " > ".join(part for part in [title, *heading] if part)
+    return [f"{context}\n{row}" for row in rows]
 
 
 TRANSLATIONS_PER_WORD = 2

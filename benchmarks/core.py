@@ -1,4 +1,5 @@
-"""Core benchmarks: ingest overhead, re-ingest, query latency at 1k/10k chunks, cold start.
+"""Core benchmarks: ingest overhead, re-ingest, query latency at 1k/10k chunks, table row
+views, cold start.
 
     python benchmarks/core.py [--docs 40] [--sizes 1000 10000] [--queries 50]
 
@@ -182,6 +183,39 @@ def bench_default_ask() -> list[tuple[str, str, str]]:
     ]
 
 
+def bench_row_views() -> list[tuple[str, str, str]]:
+    """Retrieval over ./corpus (real embedder) without table row views, then with them: the
+    first pass embeds the rows of every table it meets, the second finds them cached. The
+    browser, Slack and the service embed them all at warm-up (`Assistant.warm_up`), timed last."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = Assistant(load_settings(data_dir=Path(tmp), corpus=[ROOT / "corpus"], table_row_views=False))
+        bot.ingest()
+        off, _ = time_queries(bot, QUESTIONS * 2)
+        bot.settings = bot.retriever.settings = bot.settings.model_copy(update={"table_row_views": True})
+        passes = []
+        for _ in range(2):
+            started = time.perf_counter()
+            times = []
+            for question in QUESTIONS:
+                bot.retriever.search(question)
+                times.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+            passes.append(times)
+        fresh = Assistant(bot.settings)
+        fresh.retriever.lexical_index()
+        started = time.perf_counter()
+        views = fresh.retriever.warm_row_views()
+        warming = time.perf_counter() - started
+    base = statistics.median(off)
+    cold, warm = (statistics.median(p) for p in passes)
+    return [
+        ("retrieval, ./corpus, no row views, p50 (baseline)", f"{base:.0f} ms", "1.00"),
+        ("retrieval, row views, first pass (rows embedded), p50", f"{cold:.0f} ms", f"{cold / base:.2f}"),
+        ("retrieval, row views, cached, p50", f"{warm:.0f} ms", f"{warm / base:.2f}"),
+        (f"warm-up: embed all {views} row views of ./corpus", f"{warming:.1f} s", "–"),
+    ]
+
+
 def bench_cold_start() -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         env_cmd = [sys.executable, "-m", "assistant.cli", "--data-dir", tmp]
@@ -211,7 +245,12 @@ def main() -> int:
     if not RELATED.exists():
         print(f"{RELATED} is absent; the benchmarks need ../shared.", file=sys.stderr)
         return 1
-    rows = bench_ingest(args.docs) + bench_queries(args.sizes, args.queries) + bench_cold_start()
+    rows = (
+        bench_ingest(args.docs)
+        + bench_queries(args.sizes, args.queries)
+        + bench_row_views()
+        + bench_cold_start()
+    )
     width = max(len(r[0]) for r in rows)
     print(f"\n{'measure'.ljust(width)}  {'value':>22}  ratio")
     for name, value, ratio in rows:

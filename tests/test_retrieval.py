@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.embedders import Embedder, Vectors
 from assistant.errors import IndexMismatchError
 from assistant.lexical import WORDS, default_tokenizer
 from assistant.pipeline import Assistant
-from assistant.retrieval import fuse, lexical_strength
+from assistant.retrieval import Retriever, fuse, lexical_strength
 from assistant.settings import load_settings
 from assistant.splitting import header_format
 
@@ -158,3 +159,41 @@ def test_a_table_is_found_by_the_row_that_answers(tmp_path: Path) -> None:
     assert scores[True] is not None and scores[False] is not None and scores[True] > scores[False] + 0.01
     answer = bot.ask(question)
     assert "6時間" in answer.answer and not answer.refused, answer.answer
+
+
+class CountingEmbedder:
+    """An embedder (our own interface) that counts the passages it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dimension = inner.name, inner.dimension
+        self.min_relevance, self.confident_relevance = inner.min_relevance, inner.confident_relevance
+        self.documents = 0
+
+    def embed_documents(self, texts: list[str]) -> Vectors:
+        self.documents += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        return self.inner.embed_query(text)
+
+
+def test_row_views_are_embedded_once_and_ahead_by_the_warm_up(bot: Assistant, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "bikes.md").write_text(BIKES, encoding="utf-8")
+    bot.ingest([docs])
+    counting = CountingEmbedder(bot.embedder)
+    question = "ツーリングモデルの充電にはどのくらい時間がかかりますか？"
+    cold = Retriever(bot.store, counting, bot.settings)
+    cold.search(question)
+    assert counting.documents == 10  # the ten rows of the one table, on the first question
+    cold.search(question)
+    assert counting.documents == 10  # cached
+    warm = Retriever(bot.store, counting, bot.settings)
+    assert warm.warm_row_views() == 10 and counting.documents == 20
+    found = warm.search(question).chunks
+    assert counting.documents == 20 and any("|" in p.text for p in found)
+    off = Retriever(bot.store, counting, bot.settings.model_copy(update={"table_row_views": False}))
+    off.search(question)
+    assert counting.documents == 20

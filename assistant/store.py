@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 import numpy as np
-from chromadb.errors import ChromaError, NotFoundError
+from chromadb.errors import ChromaError, InternalError, NotFoundError
 
 from assistant import changes
 from assistant.chroma_calls import CLIENTS, with_deadline
@@ -169,6 +169,13 @@ class ChromaStore:
                 "on that port); ASSISTANT_CHROMA_READ_TIMEOUT sets the limit.",
             ) from None
         except NotFoundError as exc:
+            raise _Gone(str(exc)) from None
+        except InternalError as exc:
+            # The embedded client, asked for a collection a rebuild is deleting at that moment,
+            # finds it without its segments ("Error getting collection: Missing field: [Missing
+            # metadata segment]"): gone too, and the pointer leads to the new generation.
+            if "segment" not in str(exc):
+                raise
             raise _Gone(str(exc)) from None
         except (httpx.TransportError, ConnectionError) as exc:
             raise StoreUnavailableError(

@@ -56,9 +56,11 @@ its best *row view*, the title and heading path above one row with its column he
 On the development splits: seed pass rate 0.938 unchanged, hit@1 0.797 → 0.898, hit@4
 0.983 → 1.000; related 0.912 → 0.919; corpus 0.975 unchanged (its question on type-2
 products is now answered from the table, which its label names too). The JSQuAD and SQuAD
-collections hold no table, so their figures cannot move. A row is embedded the first time
-a question meets its table (``table_row_views`` off skips it all). Splitting tables into chunks of a few rows and embedding a linearised
-table as the chunk's text were tried before and lost more than they gained.
+collections hold no table, so their figures cannot move. The browser, Slack and the service
+embed every row view at warm-up; a process without one (the CLI, evaluations) embeds a
+table's rows the first time a question meets it (``table_row_views`` off skips it all).
+Splitting tables into chunks of a few rows and embedding a linearised table as the chunk's
+text were tried before and lost more than they gained.
 
 A passage found by its words alone (beyond the ``candidates`` of the dense search) gets
 its cosine similarity to the question from its stored vector, so that relevance judges

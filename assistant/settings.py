@@ -287,7 +287,8 @@ class Settings(BaseSettings):
     table_row_views: bool = Field(
         default=True,  # chosen on the development splits (assistant.retrieval)
         description="Score a chunk holding a table also by its best row (title and headings above one "
-        "row), embedded at query time and cached; off: by the chunk's own vector only.",
+        "row), embedded at warm-up or when a question first meets the table, then cached; off: by the "
+        "chunk's own vector only.",
     )
     lexical_persist: bool = Field(
         default=True, description="Save the lexical index under data_dir/lexical and update it incrementally."

@@ -123,6 +123,16 @@ class Retriever:
             return self.lexical.index
 
     def search(self, question: str, k: int | None = None) -> Retrieval:
+        found = self._search(question, k)
+        if not found.chunks and self.store.refresh_if_changed():
+            # a generation that a rebuild deleted while it was read answers with nothing, not
+            # with an error: search the live one again
+            with self._lock:
+                self._synced = False
+            found = self._search(question, k)
+        return found
+
+    def _search(self, question: str, k: int | None = None) -> Retrieval:
         s = self.settings
         k = k or s.top_k
         timings: dict[str, float] = {}

@@ -332,11 +332,21 @@ class ChromaStore:
         return int(self._retrying(lambda c: self._call(c.count)))
 
     def files(self, where: dict[str, Any] | None = None) -> dict[str, FileRecord]:
-        """Records of the stored documents (all, or those matching a metadata filter)."""
-        try:
-            return self._retrying(lambda c: self._records(c, where))
-        except IndexNotFoundError:
-            return {}
+        """Records of the stored documents (all, or those matching a metadata filter).
+
+        A generation a rebuild deletes while it is read may answer with nothing, not with
+        an error: an empty read is taken only when the pointer still names what was read."""
+        for _ in range(3):
+            try:
+                records = self._retrying(lambda c: self._records(c, where))
+            except IndexNotFoundError:
+                records = {}
+            try:
+                if records or not self.refresh_if_changed():
+                    return records
+            except IndexNotFoundError:
+                return {}
+        return records
 
     def records(self, sources: Sequence[str]) -> dict[str, FileRecord]:
         """Records of just these documents (read fresh, e.g. under the ingest lock)."""

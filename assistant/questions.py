@@ -100,6 +100,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.lexical import default_tokenizer
 
@@ -133,6 +134,51 @@ def listed_noun(question: str) -> str:
         if not _LIST_REQUEST.match(found.group(0)):
             return re.sub(r"[はをにと]$", "", found.group(0))
     return ""
+
+
+def asked_noun(question: str) -> str:
+    """The noun by which a Japanese question names the kind of thing it asks for: 「…は何気団か」
+    → 気団, 「…を提唱した説は？」 → 説, 「…は何州？」 → 州; "" when it names none. The answer is
+    then often a compound of that noun the question does not hold (揚子江気団・化学進化説), see
+    `fills_noun`. Counters (何年・何人) are asks (`ASKS`), and a noun written in kana only
+    (もの・こと) names no kind."""
+    q = re.sub(r"[？?。\s]+$", "", question)
+    if not _JAPANESE.search(q):
+        return ""
+    kind = _WHAT_KIND.search(q)
+    if kind:
+        return kind.group(1)
+    end = _ASKED_AT_END.search(q)
+    head = list(default_tokenizer().morphemes(q[: end.start()])) if end else []
+    noun = str(head[-1].surface()) if head and _kind_noun(head[-1]) else ""
+    return noun if re.fullmatch(r"[\u3400-\u9fff\u30a1-\u30ffー]+", noun) else ""
+
+
+def fills_noun(text: str, noun: str, question: str) -> bool:
+    """Does the text hold a compound of the asked noun that the question does not (揚子江気団 for
+    「シベリア気団の…後、現れるのは何気団か」)?"""
+    if not noun:
+        return False
+    for found in re.finditer(rf"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]+?{re.escape(noun)}", text):
+        start = found.start()
+        while start > 0 and re.match(r"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]", text[start - 1]):
+            start -= 1
+        if text[start : found.end()] not in question:
+            return True
+    return False
+
+
+def _kind_noun(morpheme: Any) -> bool:
+    """A common noun that can name a kind (not a counter, a numeral or a pronoun)."""
+    pos = morpheme.part_of_speech()
+    return pos[0] == "名詞" and pos[1] == "普通名詞" and pos[2] != "助数詞可能"
+
+
+# 「…説は？」「…説とは何か」「…は誰」: where the noun of the thing asked for ends
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+# 「何気団」「何実験」: 何 before a noun (何故・何処・何時 are question words; counters are asks)
+_WHAT_KIND = re.compile(r"(?:何|なに|なん)(?![故処時])([\u3400-\u9fff\u30a1-\u30ffー]+)")
+_ASKED_AT_END = re.compile(r"(?:は|とは)(?:何|なに|なん|誰|だれ|どこ)?(?:か|ですか|でしょうか|でしたか)?$")
 
 
 _WHY = re.compile(r"なぜ|何故|どうして|理由|原因|\bwhy\b|\breason|\bcause", re.IGNORECASE)
@@ -390,6 +436,7 @@ class Question:
     literal: str = ""  # a key of LITERALS: a path, an option, a field is preferred
     default: bool = False  # "the default …" / 既定値: the answer must say that it is the default
     bound: bool = False  # "the maximum number of …" / 上限: with an ask, the answer must state a bound
+    noun: str = ""  # 「…は何気団か」: the noun naming the kind of thing asked for (`asked_noun`)
 
     def holds(self, text: str) -> bool:
         """Does the text contain a fact of the shape this question asks for?"""
@@ -449,7 +496,8 @@ def analyse(question: str) -> Question:
         kind = "value"
         named = named or _asks_subject(q)
     sides = sides if kind in {"comparison", "which"} else []
-    return Question(question, kind, sides, "", ask, measure, named, unit, literal, default, bound)
+    noun = asked_noun(q) if kind == "value" and not ask else ""
+    return Question(question, kind, sides, "", ask, measure, named, unit, literal, default, bound, noun)
 
 
 def _asks_subject(question: str) -> bool:

@@ -85,6 +85,7 @@ class Unit:
     names_nothing: bool = False  # a who / where question: it names nothing the question does not
     asked_row: bool = False  # a table row whose label the question names (in either language)
     subjectless: bool = False  # a Japanese sentence with no topic (は・も): its subject goes unsaid
+    fills: bool = False  # it holds a compound of the noun the question asks for (揚子江気団 for 何気団)
     title: str = ""  # the title of the passage's document
 
     @property

@@ -246,6 +246,13 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         return _titled(question, best, lines)
     if best.kind == "sentence" and _SUBJECT_LOST.match(best.text):
         lines = _titled(question, best, lines)
+    if question.noun and best.kind == "sentence" and not best.fills:
+        # 「…は何気団か」: the best sentence holds no compound of the noun asked for; the
+        # sentence after it that does holds the thing asked for (「…揚子江気団が…」)
+        after = _next_sentence(best, units, 1)
+        if after is not None and after.fills:
+            # one that points back is quoted with the best already (「この方法は…」)
+            return [_line(after)] if after.antecedent == best.text else [*lines, _line(after)]
     if best.kind == "sentence" and ANNOUNCES.search(best.text):
         # 「…いくつかのリスクが伴います。」 says that there are some; the sentence after it goes
         # on to say them (「具体的には、…」, 「ノードの数、…と関係しています。」): the answer's fact

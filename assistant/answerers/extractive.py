@@ -243,6 +243,7 @@ from assistant.questions import (
     counted_noun,
     default_of,
     fact_owners,
+    fills_noun,
     listed_noun,
     term_frame,
 )
@@ -265,6 +266,7 @@ CODE_PENALTY = 0.12  # a code block, for a question that asks for no command, fi
 LISTED_BONUS = 0.06  # a list question: an item of the list whose lead-in or heading names what is listed
 MEASURE_BONUS = 0.12  # a measure question: a cell with its value (half for other units)
 MARK_PENALTY = 0.12  # a which-question: a table cell marked no (❌, ×), or yes when it asks for a lack
+NOUN_BONUS = 0.06  # a unit with a compound of the noun asked for (揚子江気団 for 「…は何気団か」)
 RESTATES = 2  # a sentence with at most this many words beyond the question's restates it
 # added to the similarity of a unit in the other language than the question's, by the question's
 # language (see `cross_language_offsets`)
@@ -461,11 +463,13 @@ class ExtractiveAnswerer:
             new_names = bool(question_names(unit.text) - asked_names) if asked.named else True
             unit.names_nothing = not new_names
             unit.subjectless = asked.named and unit.kind == "sentence" and _subjectless(unit.text)
+            unit.fills = fills_noun(unit.text, asked.noun, question)
             unit.score = (
                 W_DENSE * float(similarity)
                 + W_COVERAGE * coverage
                 + _shape_bonus(asked, unit)
                 + (NAMED_BONUS if asked.named and new_names else 0.0)
+                + (NOUN_BONUS if unit.fills else 0.0)
                 - PRIOR * (unit.passage - 1)
             )
         # A list question that names what it lists (「…ケースは？」 / "List the cases …") wants the

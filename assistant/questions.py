@@ -154,11 +154,14 @@ def asked_noun(question: str) -> str:
     return noun if re.fullmatch(r"[\u3400-\u9fff\u30a1-\u30ffー]+", noun) else ""
 
 
-def fills_noun(text: str, noun: str, question: str) -> bool:
+def fills_noun(text: str, noun: str, question: str, head: bool = False) -> bool:
     """Does the text hold a compound of the asked noun that the question does not (揚子江気団 for
-    「シベリア気団の…後、現れるのは何気団か」)?"""
+    「シベリア気団の…後、現れるのは何気団か」)? ``head``: a compound of the noun's last kanji
+    counts too (政党: 日本共産党)."""
     if not noun:
         return False
+    if head and len(noun) > 1 and re.fullmatch(r"[\u3400-\u9fff]", noun[-1]):
+        return fills_noun(text, noun, question) or fills_noun(text, noun[-1], question)
     for found in re.finditer(rf"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]+?{re.escape(noun)}", text):
         start = found.start()
         while start > 0 and re.match(r"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]", text[start - 1]):

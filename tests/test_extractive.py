@@ -1226,3 +1226,13 @@ def test_the_sentence_holding_a_thing_of_the_asked_kind_answers(question: str, t
     気団 beyond the question's is followed by the one after it that names a 気団 (the close
     units alone left it out)."""
     assert fact in _answer(question, text)
+
+
+def test_a_title_of_the_asked_kind_names_the_subject_of_a_sentence_that_names_none() -> None:
+    """「…唯一の茶舗は？」 over 「…唯一の店である。」 in a document titled みどり茶舗: the title is a
+    thing of the kind asked for (its last kanji, 舗, heads the asked 茶舗), the sentence names none."""
+    question = "県内で玉露の手もみ製法を守る唯一の茶舗は？"
+    text = "店は県内で玉露の手もみ製法を今も守る唯一の店で、毎年春に実演会を開く。店主は三代目である。"
+    assert analyse(question).noun == "茶舗"
+    assert _answer(question, text, "みどり本舗").startswith("みどり本舗: ")
+    assert not _answer(question, text, "みどり茶園").startswith("みどり茶園: ")

@@ -68,7 +68,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from assistant.lexical import default_tokenizer
-from assistant.questions import Question
+from assistant.questions import Question, fills_noun
 from assistant.text import split_answer_sentences
 from assistant.types import ANSWER_FRAME
 from assistant.units import Unit, is_lead_in
@@ -255,6 +255,10 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         if after is not None and after.fills:
             # one that points back is quoted with the best already (「この方法は…」)
             return [_line(after)] if after.antecedent == best.text else [*lines, _line(after)]
+        if fills_noun(best.title, question.noun, question.text, head=True):
+            # 「…唯一の国政政党は？」 over 「…唯一の党である。」: the document's title names one
+            # (日本共産党), and the sentence is about it
+            lines = _titled(question, best, lines)
     if best.kind == "sentence" and ANNOUNCES.search(best.text):
         # 「…いくつかのリスクが伴います。」 says that there are some; the sentence after it goes
         # on to say them (「具体的には、…」, 「ノードの数、…と関係しています。」): the answer's fact

@@ -103,6 +103,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.lexical import default_tokenizer
+from assistant.text import has_japanese
 
 _COMPARISON = re.compile(
     r"違い|違う|異な|比較|比べ|差は|差異|相違|対比|\bdiffer|\bcompar|\bvs\.?\b|\bversus\b|\bdistinguish",
@@ -143,7 +144,7 @@ def asked_noun(question: str) -> str:
     `fills_noun`. Counters (何年・何人) are asks (`ASKS`), and a noun written in kana only
     (もの・こと) names no kind."""
     q = re.sub(r"[？?。\s]+$", "", question)
-    if not _JAPANESE.search(q):
+    if not has_japanese(q):
         return ""
     kind = _WHAT_KIND.search(q)
     if kind:
@@ -177,10 +178,9 @@ def _kind_noun(morpheme: Any) -> bool:
     return pos[0] == "名詞" and pos[1] == "普通名詞" and pos[2] != "助数詞可能"
 
 
-# 「…説は？」「…説とは何か」「…は誰」: where the noun of the thing asked for ends
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 # 「何気団」「何実験」: 何 before a noun (何故・何処・何時 are question words; counters are asks)
 _WHAT_KIND = re.compile(r"(?:何|なに|なん)(?![故処時])([\u3400-\u9fff\u30a1-\u30ffー]+)")
+# 「…説は？」「…説とは何か」「…は誰」: where the noun of the thing asked for ends
 _ASKED_AT_END = re.compile(r"(?:は|とは)(?:何|なに|なん|誰|だれ|どこ)?(?:か|ですか|でしょうか|でしたか)?$")
 
 

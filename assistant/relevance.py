@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -356,6 +357,58 @@ def asked_predicate(question: str) -> list[str]:
             k -= 1
         return [t for t in tokenizer.tokenize("".join(nouns)) if t not in general_terms()]
     return []
+
+
+def asked_subject(question: str) -> str:
+    """The subject of the predicate a Japanese question asks a fact of: 「第29回総選挙が行われた
+    のは何年？」 → 第29回総選挙, 「東日本大震災が起きたのはいつか」 → 東日本大震災; "" when the
+    question does not ask in that form (`asked_predicate`) or names no subject before it."""
+    if detect_language(question) != "ja":
+        return ""
+    morphemes = list(default_tokenizer().morphemes(question))
+    for j, morpheme in enumerate(morphemes):
+        if (
+            morpheme.surface() not in _QUESTION_WORDS
+            or j < 3
+            or morphemes[j - 1].surface() not in {"は", "が"}
+            or morphemes[j - 2].part_of_speech()[1] != "準体助詞"
+        ):
+            continue
+        k = j - 3  # back over the predicate to the particle that marks its subject
+        while (
+            k > 0
+            and morphemes[k].surface() not in {"が", "は"}
+            and morphemes[k].part_of_speech()[0] != "助詞"
+        ):
+            k -= 1
+        if k <= 0 or morphemes[k].surface() not in {"が", "は"}:
+            return ""
+        words: list[str] = []
+        k -= 1
+        while k >= 0 and morphemes[k].part_of_speech()[0] in {"名詞", "接頭辞", "接尾辞"}:
+            words.insert(0, morphemes[k].surface())
+            k -= 1
+        return unicodedata.normalize("NFKC", "".join(words))
+    return ""
+
+
+# a date in Japanese (2009年8月30日, 1960年, 2019年（令和元年）), then what it dates: the name
+# right after it, after の, or after a noun and の (「2009年8月30日投開票の第45回…」)
+_DATE_BEFORE = (
+    r"[0-9]{1,4}年(?:[0-9]{1,2}月(?:[0-9]{1,2}日)?)?(?:[（(][^）)]{1,12}[）)])?(?:[^\s、。，,ぁ-ゖ]{0,5}の)?"
+)
+
+
+def dates_subject(subject: str, text: str) -> bool:
+    """Does a date in the text stand right before the subject, naming it (「1960年の第29回総選挙」,
+    「2019年柔道世界選手権」)? Such a date is the date of the thing named, whatever verb the
+    question uses for its taking place (行われた・開かれた). A date of a clause that only
+    mentions it does not count (「2015年に Docker などが設立した」 is no date of Docker)."""
+    if len(subject) < 2:
+        return False
+    text = unicodedata.normalize("NFKC", text)
+    pattern = rf"{_DATE_BEFORE}{re.escape(subject)}(?![\u3400-\u9fff\u30a1-\u30ffー])"
+    return bool(re.search(pattern, text))
 
 
 def _grammar(question: str) -> tuple[bool, bool]:

@@ -416,6 +416,17 @@ def test_a_fact_asked_of_a_predicate_stands_beside_it(docs_bot: Assistant) -> No
     assert "2019年" in "".join(str(x) for x in docs_bot.answerer.stream(question, [other, own], "ja"))
 
 
+def test_a_date_standing_before_the_name_dates_the_thing_named(docs_bot: Assistant) -> None:
+    """「1998年の第3回茶葉博覧会」 dates the fair, though the question asks when it was held (開く)
+    and the passage never says so; a date of a clause that only mentions it still does not."""
+    question = "第3回茶葉博覧会が開かれたのはいつですか？"
+    mentioned = _passage(1, "茶葉協会は 2001年に 第3回茶葉博覧会 の記録集を出版した。", "a.md")
+    assert "".join(str(x) for x in docs_bot.answerer.stream(question, [mentioned], "ja")) == ""
+    dated = _passage(2, "1998年の第3回茶葉博覧会では、新しい品種の紅茶が並んだ。", "b.md")
+    answer = "".join(str(x) for x in docs_bot.answerer.stream(question, [mentioned, dated], "ja"))
+    assert answer.startswith("1998年の第3回茶葉博覧会では")
+
+
 def test_sides_and_asks() -> None:
     assert analyse("EVとガソリン車の補給時間の違いは？").sides == ["EV", "ガソリン車"]
     assert analyse("What is the price of a car?").ask == "price"

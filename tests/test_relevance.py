@@ -237,3 +237,13 @@ def test_across_languages_the_words_asked_count_through_their_translations() -> 
     assert not decide("What does a kettle create?")[0]
     assert not relevance.decide("What does a hypervisor create?", [passage], "en", low=0.76, high=0.86,
                                 min_coverage=0.3, lexicon=make_lexicon("none"))[0]  # fmt: skip
+
+
+def test_the_subject_a_date_names() -> None:
+    assert relevance.asked_subject("第２回茶会が開かれたのはいつか") == "第2回茶会"
+    assert relevance.asked_subject("Leafcoのアプリが公開されたのは何年ですか？") == "アプリ"
+    assert relevance.asked_subject("When was the tea fair held?") == ""
+    assert relevance.dates_subject("第2回茶会", "1998年の第2回茶会では…")
+    assert relevance.dates_subject("第2回茶会", "1998年5月3日開催の第2回茶会で…")
+    assert not relevance.dates_subject("第2回茶会", "1998年に 第2回茶会 の記録が出た。")
+    assert not relevance.dates_subject("第2回茶会", "1998年の第2回茶会場で…")  # another thing

@@ -109,7 +109,15 @@ holds a year, but not the year Docker was released (over our corpus, which has n
 quoted; added to our corpus's development split as a near-topic probe). On the
 development sets: JSQuAD half 0.912 → 0.915 (「タイでビルマ暦が廃止されたのはいつか」 is no longer
 answered with a year of the calendar itself), the seed, related and corpus splits and SQuAD's
-half unchanged. The predicate is the verb's dictionary form (入り始める → 入る).
+half unchanged. The predicate is the verb's dictionary form (入り始める → 入る). A date that
+stands right before the predicate's subject, naming it (「1960年の第29回総選挙」,
+「2009年8月30日投開票の第45回…総選挙」: `assistant.relevance.dates_subject`), is the date of
+that thing whatever verb the question uses for its taking place (行われた・開かれた): JSQuAD
+development half, replayed over the stored passages, 0.9055 → 0.9065 (three gained, none lost);
+the seed, related and corpus development splits unchanged. Dropping the predicate rule instead
+gained ten there but answered our corpus's probe again. A date in a relative clause before the
+name (「2011年3月11日に発生した東日本大震災」) is not taken: 「2015年に設立されたDocker」 would
+then date Docker's release.
 
 A code block is one unit (`assistant.units`) that answers only a question asking
 for a command, a file, an option or a field, or how to do something
@@ -259,7 +267,7 @@ from assistant.questions import (
     listed_noun,
     term_frame,
 )
-from assistant.relevance import asked_predicate, general_terms, question_names
+from assistant.relevance import asked_predicate, asked_subject, dates_subject, general_terms, question_names
 from assistant.settings import Settings
 from assistant.types import Note, Passage
 from assistant.units import Unit, is_lead_in, passage_units
@@ -377,8 +385,9 @@ class ExtractiveAnswerer:
             # 「…が公開されたのは何年」: the year must stand beside 公開 (or a synonym of it)
             terms = set(tokenizer.tokenize(unit.match_text))
             groups = groups_of(terms)
-            if not any(match(t, terms, groups) for t in predicate):
-                return False
+            dated = asked.ask == "date" and dates_subject(asked_subject(question), unit.reader_text)
+            if not dated and not any(match(t, terms, groups) for t in predicate):
+                return False  # 「1960年の第29回総選挙」 dates the election, whatever verb is asked
         missing = question_names(question) - present
         if missing:
             # the folders a document is filed under name what it is about (kubevirt-user-guide/…)

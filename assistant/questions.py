@@ -211,6 +211,50 @@ MEASURE = re.compile(
     r"\bhow (?:long|much|many|big|large|fast|far|often|heavy|hot|warm)\b",
     re.IGNORECASE,
 )
+# The dimension a measure question asks in, named by its words (「…時間がかかりますか」, 「どのくら
+# いの大きさ」, "how long does …"), and the quantities of it a text may hold (数十秒〜数分・分単位,
+# 40日間, 数GB, 500 MB). Units of measure only: a year (2015年) or a day of a month (3月11日) is a
+# date, not a duration.
+_AMOUNT = r"(?:[0-9０-９][0-9０-９,.]*|数十|数百|数千|十数|数)\s*"
+DIMENSIONS = {
+    "time": (
+        re.compile(
+            r"時間|期間|何秒|何分|何時間|何日|何か月|何ヶ月|何週|\bhow much time\b|"
+            r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|"
+            r"\bhow long (?:does|did|do|will|would|can|could|has|have|had|should)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            rf"{_AMOUNT}(?:ミリ秒|マイクロ秒|秒|分(?:間|程度|ほど|以上|以内|〜|から|-)?(?![の野類散析割岐離解子布])|"
+            rf"時間|週間|か月|ヶ月|カ月|年間)|(?<![0-9０-９月])[0-9０-９]{{1,3}}日(?:間)?(?![本曜])|数日|"
+            r"(?:秒|分|時間|日)単位|\b[0-9][0-9,.]*\s*(?:ms|milliseconds?|seconds?|secs?|minutes?|mins?|hours?|"
+            r"days?|weeks?|months?|years)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    "size": (
+        re.compile(r"大きさ|サイズ|容量|\bhow (?:big|large)\b|\bsize\b", re.IGNORECASE),
+        re.compile(
+            rf"{_AMOUNT}(?:[KMGTP]i?B\b|キロバイト|メガバイト|ギガバイト|テラバイト|バイト)|"
+            r"\b[0-9][0-9,.]*\s*(?:[KMGTP]i?B|bytes?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+}
+
+
+def measure_dimension(question: str) -> str:
+    """The dimension a measure question asks in (``time``, ``size``), or ""."""
+    if not MEASURE.search(question):
+        return ""
+    return next((name for name, (asks, _) in DIMENSIONS.items() if asks.search(question)), "")
+
+
+def holds_measure(dimension: str, text: str) -> bool:
+    """Does the text hold a quantity of the dimension (数十秒〜数分 of time, 数GB of size)?"""
+    return bool(dimension) and bool(DIMENSIONS[dimension][1].search(text))
+
+
 # Questions whose answer is a name (a person, a place, an organisation): 誰・どこ / who, where,
 # "in what country" … An answer unit should then name something the question does not.
 _NAMED = re.compile(

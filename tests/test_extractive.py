@@ -12,7 +12,15 @@ import pytest
 
 from assistant.answerers.compose import compose
 from assistant.pipeline import Assistant
-from assistant.questions import analyse, count_owners, default_of, fact_owners, fact_present
+from assistant.questions import (
+    analyse,
+    count_owners,
+    default_of,
+    fact_owners,
+    fact_present,
+    holds_measure,
+    measure_dimension,
+)
 from assistant.settings import load_settings
 from assistant.text import split_answer_sentences
 from assistant.types import Passage
@@ -728,6 +736,33 @@ def test_who_questions_prefer_the_sentence_that_names_someone(question: str, tex
 def test_a_measure_question_is_answered_with_the_quantity(question: str, text: str, value: str) -> None:
     # 「…時間がかかります」 repeats the question's frame (時間・かかる / take); the cell holds the quantity.
     assert value in _answer(question, text).splitlines()[0]
+
+
+def test_a_measure_answer_without_the_quantity_is_followed_by_one_that_has_it(docs_bot: Assistant) -> None:
+    """「…時間がかかります」 says that it takes time, not how long: the best unit that gives a
+    quantity of time follows it, if it is not far behind; a year is no length of time."""
+    question = "電動バイクの充電にはどのくらい時間がかかりますか？"
+    says = _passage(1, "電動バイクの充電には、ガソリンの給油より時間がかかります。", "a.md")
+
+    def answer(text: str) -> list[str]:
+        passages = [says, _passage(2, text, "b.md")]
+        return "".join(str(x) for x in docs_bot.answerer.stream(question, passages, "ja")).splitlines()
+
+    lines = answer("電動バイクを家庭用コンセントで充電すると約6時間。")
+    assert lines[0].startswith("電動バイクの充電には") and "約6時間" in lines[1]
+    assert len(answer("電動バイクを家庭用コンセントで充電する規格は2015年に決まった。")) == 1
+    assert len(answer("充電は、家庭用コンセントで約6時間です。")) == 1  # far behind: about anything
+
+
+def test_the_dimension_a_measure_question_asks_in() -> None:
+    assert measure_dimension("VMの起動にはどのくらい時間がかかりますか？") == "time"
+    assert measure_dimension("How long does a backup take?") == "time"
+    assert measure_dimension("イメージはどのくらいの大きさですか？") == "size"
+    assert measure_dimension("How long is the river?") == ""  # a length, not a time
+    assert measure_dimension("起動時間は？") == ""  # no measure asked
+    assert holds_measure("time", "低速（分単位）") and holds_measure("time", "数十秒〜数分")
+    assert holds_measure("time", "40日から50日前後") and holds_measure("size", "重量（数GB〜数十GB）")
+    assert not holds_measure("time", "2015年3月11日に") and not holds_measure("time", "十分な速さ")
 
 
 def test_value_question_answers_with_the_table_cell(docs_bot: Assistant) -> None:

@@ -13,6 +13,8 @@ from assistant.retrieval import Retriever, fuse, lexical_strength
 from assistant.settings import load_settings
 from assistant.splitting import header_format
 
+from .conftest import CORPUS
+
 
 def test_rrf_rewards_agreement_between_the_lists() -> None:
     dense = [("a", 0.9), ("b", 0.8), ("c", 0.7)]
@@ -197,3 +199,15 @@ def test_row_views_are_embedded_once_and_ahead_by_the_warm_up(bot: Assistant, tm
     off = Retriever(bot.store, counting, bot.settings.model_copy(update={"table_row_views": False}))
     off.search(question)
     assert counting.documents == 20
+
+
+@pytest.mark.slow
+def test_a_measure_question_over_the_default_corpus_is_answered_with_a_quantity(tmp_path: Path) -> None:
+    """Over the whole default corpus (real embedder), the passages that say how long or how
+    big are found and quoted, not only those that say that it takes time or is big."""
+    bot = Assistant(load_settings(data_dir=tmp_path / "data", corpus=[CORPUS]))
+    bot.ingest()
+    boot = bot.ask("VMの起動にはどのくらい時間がかかりますか？")
+    assert not boot.refused and any(q in boot.answer for q in ("数十秒〜数分", "分単位")), boot.answer
+    size = bot.ask("仮想マシンのイメージはどのくらいの大きさですか？")
+    assert not size.refused and "数GB" in size.answer, size.answer

@@ -76,7 +76,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.embedders import Embedder
 from assistant.lexical import default_tokenizer, groups_of, match
@@ -326,70 +326,56 @@ def _asked_head(question: str) -> list[str]:
     return []
 
 
+def _fact_asked(question: str) -> tuple[list[Any], int]:
+    """The morphemes of a Japanese question that asks a fact of a predicate (「…が公開されたのは
+    何年」) and the index of the morpheme before its の, the predicate's end; -1 when it does
+    not ask in that form."""
+    if detect_language(question) != "ja":
+        return [], -1
+    morphemes = list(default_tokenizer().morphemes(question))
+    for j, morpheme in enumerate(morphemes):
+        if morpheme.surface() in _QUESTION_WORDS and j >= 3 and morphemes[j - 1].surface() in {"は", "が"}:
+            return morphemes, (j - 3 if morphemes[j - 2].part_of_speech()[1] == "準体助詞" else -1)
+    return morphemes, -1
+
+
 def asked_predicate(question: str) -> list[str]:
     """The terms of the predicate a Japanese question asks a fact of, 「…が公開されたのは何年」
     (公開), 「…を発明したのは誰」 (発明); [] when it does not ask in that form. A year or a
     name of the asked shape answers it only beside that predicate, not beside another
     (「OCI は 2015年に Docker などが設立した」 does not say when Docker was released)."""
-    if detect_language(question) != "ja":
+    morphemes, k = _fact_asked(question)
+    if k < 0:
         return []
-    tokenizer = default_tokenizer()
-    morphemes = list(tokenizer.morphemes(question))
-    for j, morpheme in enumerate(morphemes):
-        if (
-            morpheme.surface() not in _QUESTION_WORDS
-            or j < 3
-            or morphemes[j - 1].surface() not in {"は", "が"}
-        ):
-            continue
-        if morphemes[j - 2].part_of_speech()[1] != "準体助詞":
-            return []
-        k = j - 3  # back over auxiliaries and helper verbs (された・し始める)
-        while k > 0 and (
-            morphemes[k].part_of_speech()[0] == "助動詞" or morphemes[k].part_of_speech()[1] == "非自立可能"
-        ):
-            k -= 1
-        if morphemes[k].part_of_speech()[0] == "動詞":  # its dictionary form: 入り → 入る
-            return [morphemes[k].normalized_form()]
-        nouns: list[str] = []
-        while k >= 0 and morphemes[k].part_of_speech()[0] == "名詞":
-            nouns.insert(0, morphemes[k].surface())
-            k -= 1
-        return [t for t in tokenizer.tokenize("".join(nouns)) if t not in general_terms()]
-    return []
+    while k > 0 and (  # back over auxiliaries and helper verbs (された・し始める)
+        morphemes[k].part_of_speech()[0] == "助動詞" or morphemes[k].part_of_speech()[1] == "非自立可能"
+    ):
+        k -= 1
+    if morphemes[k].part_of_speech()[0] == "動詞":  # its dictionary form: 入り → 入る
+        return [morphemes[k].normalized_form()]
+    nouns: list[str] = []
+    while k >= 0 and morphemes[k].part_of_speech()[0] == "名詞":
+        nouns.insert(0, morphemes[k].surface())
+        k -= 1
+    return [t for t in default_tokenizer().tokenize("".join(nouns)) if t not in general_terms()]
 
 
+@lru_cache(maxsize=1024)
 def asked_subject(question: str) -> str:
     """The subject of the predicate a Japanese question asks a fact of: 「第29回総選挙が行われた
     のは何年？」 → 第29回総選挙, 「東日本大震災が起きたのはいつか」 → 東日本大震災; "" when the
     question does not ask in that form (`asked_predicate`) or names no subject before it."""
-    if detect_language(question) != "ja":
-        return ""
-    morphemes = list(default_tokenizer().morphemes(question))
-    for j, morpheme in enumerate(morphemes):
-        if (
-            morpheme.surface() not in _QUESTION_WORDS
-            or j < 3
-            or morphemes[j - 1].surface() not in {"は", "が"}
-            or morphemes[j - 2].part_of_speech()[1] != "準体助詞"
-        ):
-            continue
-        k = j - 3  # back over the predicate to the particle that marks its subject
-        while (
-            k > 0
-            and morphemes[k].surface() not in {"が", "は"}
-            and morphemes[k].part_of_speech()[0] != "助詞"
-        ):
-            k -= 1
-        if k <= 0 or morphemes[k].surface() not in {"が", "は"}:
-            return ""
-        words: list[str] = []
+    morphemes, k = _fact_asked(question)
+    while k > 0 and morphemes[k].part_of_speech()[0] != "助詞":  # back over the predicate
         k -= 1
-        while k >= 0 and morphemes[k].part_of_speech()[0] in {"名詞", "接頭辞", "接尾辞"}:
-            words.insert(0, morphemes[k].surface())
-            k -= 1
-        return unicodedata.normalize("NFKC", "".join(words))
-    return ""
+    if k <= 0 or morphemes[k].surface() not in {"が", "は"}:
+        return ""
+    words: list[str] = []
+    k -= 1
+    while k >= 0 and morphemes[k].part_of_speech()[0] in {"名詞", "接頭辞", "接尾辞"}:
+        words.insert(0, morphemes[k].surface())
+        k -= 1
+    return unicodedata.normalize("NFKC", "".join(words))
 
 
 # a date in Japanese (2009年8月30日, 1960年, 2019年（令和元年）), then what it dates: the name

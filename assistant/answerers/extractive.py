@@ -293,9 +293,7 @@ COLUMN_PENALTY = 0.06  # a cell of another column than the one the question name
 LITERAL_BONUS = 0.12  # a file, option or field question: a unit with a path, --flag or key
 CODE_PENALTY = 0.12  # a code block, for a question that asks for no command, file, option, field or way
 LISTED_BONUS = 0.06  # a list question: an item of the list whose lead-in or heading names what is listed
-MEASURE_REACH = (
-    0.25  # a measure question: how far behind the best a unit with a quantity of its dimension may follow
-)
+MEASURE_REACH = 0.25  # a measure question: how far behind the best a unit with a quantity may follow
 MEASURE_BONUS = 0.12  # a measure question: a cell with its value (half for other units)
 MARK_PENALTY = 0.12  # a which-question: a table cell marked no (❌, ×), or yes when it asks for a lack
 NOUN_BONUS = 0.06  # a unit with a compound of the noun asked for (揚子江気団 for 「…は何気団か」)

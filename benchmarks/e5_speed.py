@@ -75,12 +75,16 @@ def onnx_path(model_dir: Path, int8: bool) -> Path:
     fp32, q8 = out / "model.onnx", out / "model-int8-matmul.onnx"
     if not fp32.exists():
         import torch
-        from transformers import AutoModel
+        from safetensors.torch import load_file
+        from transformers import BertConfig, BertModel
 
         out.mkdir(parents=True, exist_ok=True)
-        model = AutoModel.from_pretrained(
-            str(model_dir), attn_implementation="eager", local_files_only=True
-        ).eval()
+        # built from the local export's own files: nothing is looked up on a model hub
+        config = BertConfig.from_json_file(str(model_dir / "config.json"))
+        config._attn_implementation = "eager"  # the ONNX exporter traces plain attention
+        model = BertModel(config)
+        model.load_state_dict(load_file(str(model_dir / "model.safetensors")))
+        model.eval()
         ids = torch.ones((2, 16), dtype=torch.long)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
         with torch.no_grad():

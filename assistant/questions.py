@@ -103,7 +103,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.lexical import default_tokenizer
-from assistant.text import has_japanese
+from assistant.text import COMPOUND, KANJI, has_japanese
 
 _COMPARISON = re.compile(
     r"違い|違う|異な|比較|比べ|差は|差異|相違|対比|\bdiffer|\bcompar|\bvs\.?\b|\bversus\b|\bdistinguish",
@@ -152,7 +152,7 @@ def asked_noun(question: str) -> str:
     end = _ASKED_AT_END.search(q)
     head = list(default_tokenizer().morphemes(q[: end.start()])) if end else []
     noun = str(head[-1].surface()) if head and _kind_noun(head[-1]) else ""
-    return noun if re.fullmatch(r"[\u3400-\u9fff\u30a1-\u30ffー]+", noun) else ""
+    return noun if re.fullmatch(f"[{COMPOUND}]+", noun) else ""
 
 
 def fills_noun(text: str, noun: str, question: str, head: bool = False) -> bool:
@@ -161,11 +161,12 @@ def fills_noun(text: str, noun: str, question: str, head: bool = False) -> bool:
     counts too (政党: 日本共産党)."""
     if not noun:
         return False
-    if head and len(noun) > 1 and re.fullmatch(r"[\u3400-\u9fff]", noun[-1]):
+    if head and len(noun) > 1 and re.fullmatch(f"[{KANJI}]", noun[-1]):
         return fills_noun(text, noun, question) or fills_noun(text, noun[-1], question)
-    for found in re.finditer(rf"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]+?{re.escape(noun)}", text):
+    letter = f"[{COMPOUND}A-Za-z0-9]"
+    for found in re.finditer(f"{letter}+?{re.escape(noun)}", text):
         start = found.start()
-        while start > 0 and re.match(r"[\u3400-\u9fff\u30a1-\u30ffーA-Za-z0-9]", text[start - 1]):
+        while start > 0 and re.match(letter, text[start - 1]):
             start -= 1
         if text[start : found.end()] not in question:
             return True
@@ -179,7 +180,7 @@ def _kind_noun(morpheme: Any) -> bool:
 
 
 # 「何気団」「何実験」: 何 before a noun (何故・何処・何時 are question words; counters are asks)
-_WHAT_KIND = re.compile(r"(?:何|なに|なん)(?![故処時])([\u3400-\u9fff\u30a1-\u30ffー]+)")
+_WHAT_KIND = re.compile(f"(?:何|なに|なん)(?![故処時])([{COMPOUND}]+)")
 # 「…説は？」「…説とは何か」「…は誰」: where the noun of the thing asked for ends
 _ASKED_AT_END = re.compile(r"(?:は|とは)(?:何|なに|なん|誰|だれ|どこ)?(?:か|ですか|でしょうか|でしたか)?$")
 

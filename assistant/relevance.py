@@ -83,7 +83,7 @@ from assistant.lexical import default_tokenizer, groups_of, match
 from assistant.lexicon import Lexicon, bridge_keys, make_lexicon
 from assistant.questions import analyse, is_question_word
 from assistant.settings import Settings
-from assistant.text import detect_language
+from assistant.text import COMPOUND, detect_language
 from assistant.types import Passage
 
 NOISE_MARGIN = 0.75  # of the band between min_relevance and confident_relevance
@@ -393,7 +393,7 @@ def dates_subject(subject: str, text: str) -> bool:
     if len(subject) < 2:
         return False
     text = unicodedata.normalize("NFKC", text)
-    pattern = rf"{_DATE_BEFORE}{re.escape(subject)}(?![\u3400-\u9fff\u30a1-\u30ffー])"
+    pattern = f"{_DATE_BEFORE}{re.escape(subject)}(?![{COMPOUND}])"
     return bool(re.search(pattern, text))
 
 

@@ -26,6 +26,12 @@ from dataclasses import dataclass
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 
 
+#: Character-class bodies (to put inside ``[...]``): CJK ideographs, and the letters of a
+#: Japanese compound noun (kanji and katakana, ー included).
+KANJI = "\u3400-\u9fff"
+COMPOUND = f"{KANJI}\u30a1-\u30ffー"
+
+
 def has_japanese(text: str) -> bool:
     return bool(JAPANESE.search(text))
 

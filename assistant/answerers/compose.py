@@ -8,8 +8,9 @@
   answer-contains-gold 0.865 → 0.882; seed, related and corpus development splits unchanged.
   When the sentence before the restatement gives a name (``NAMING``: 「飛沫感染と一般的に
   呼ばれる。粒子が…ものをいう。」 / "It is called …") and the one after does not, the name
-  leads (JSQuAD development half 0.910 → 0.912; the others unchanged). A best sentence without a compound of the noun the question asks for (「…は何気団か」:
-  `Unit.fills`) is followed by the sentence after it that has one (「代わって揚子江気団が…」);
+  leads (JSQuAD development half 0.910 → 0.912; the others unchanged). A best sentence
+  without a compound of the noun the question asks for (「…は何気団か」: `Unit.fills`) is
+  followed by the sentence after it that has one (「代わって揚子江気団が…」);
 - comparison: the table row that holds both sides, or the best unit for each side; a
   question that names rows of the table, as written (「サイズと起動速度をそれぞれ比べて」) or
   through their labels' translations ("the size and boot speed", `Unit.asked_row`), gets

@@ -50,7 +50,7 @@ SENTENCE_END = re.compile(r"(?<=[。！？!?．])(?![。！？!?．」』）\)])
 # a title or Latin abbreviation ("Dr.", "e.g."), or before a word in lower case. Words of
 # the language, like stopwords.
 _ABBREVIATION = re.compile(
-    r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Mt|Gen|Col|Lt|Capt|Sgt|Rev|Hon|Inc|Ltd|Co|Corp|"
+    r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Mt|Gen|Col|Lt|Capt|Sgt|Rev|Hon|Inc|Ltd|Co|Corp|Ave|Rd|Blvd|Ft|"
     r"vs|etc|e\.g|i\.e|cf|approx|ca|No|Vol|Fig|pp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
 )
 _LOWER_START = re.compile(r"[a-z]")
@@ -64,7 +64,7 @@ def split_sentences(text: str) -> list[str]:
     start, glue = 0, False  # glue: the last sentence ended at an English full stop
     for match in [*SENTENCE_END.finditer(text), None]:
         piece = text[start : match.start() if match else len(text)].strip()
-        if piece and glue and (_LOWER_START.match(piece) or _ABBREVIATION.search(sentences[-1])):
+        if piece and glue and _continues(sentences[-1], piece):
             sentences[-1] = f"{sentences[-1]} {piece}"
         elif piece:
             sentences.append(piece)
@@ -72,6 +72,12 @@ def split_sentences(text: str) -> list[str]:
             glue = bool(sentences) and not match.group(0) and text[match.start() - 1] == "."
             start = match.end()
     return sentences
+
+
+def _continues(previous: str, piece: str) -> bool:
+    """Whether `piece` goes on the sentence `previous`: the full stop that ended it
+    follows an abbreviation or comes before a word in lower case ("J. P. Morgan")."""
+    return previous.endswith(".") and bool(_LOWER_START.match(piece) or _ABBREVIATION.search(previous))
 
 
 CITATION = re.compile(r"\[(\d+)\]")
@@ -93,8 +99,10 @@ def split_answer_sentences(text: str) -> list[str]:
 
     Line ends and citation marks end a sentence too: ``"A — 秒単位 [1] B — 分単位 [2]"``
     is two sentences. The lines of a fenced code block are quoted code, not sentences.
+    A full stop ends no sentence where `split_sentences` would not end one either
+    ("financier J. P. Morgan" is one sentence, so it is cited once).
     """
-    sentences = []
+    sentences: list[str] = []
     fence = ""
     for line in text.splitlines():
         if fence or FENCE.match(line):
@@ -104,9 +112,14 @@ def split_answer_sentences(text: str) -> list[str]:
             elif not fence and opened:
                 fence = opened.group(1)
             continue
+        first = len(sentences)
         for match in _ANSWER_SENTENCE.finditer(line):
             sentence = match.group(0).strip()
-            if sentence and not CITATION.fullmatch(sentence):
+            if not sentence or CITATION.fullmatch(sentence):
+                continue
+            if len(sentences) > first and _continues(sentences[-1], sentence):
+                sentences[-1] = f"{sentences[-1]} {sentence}"
+            else:
                 sentences.append(sentence)
     return sentences
 

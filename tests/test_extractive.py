@@ -1282,3 +1282,10 @@ def test_a_title_of_the_asked_kind_names_the_subject_of_a_sentence_that_names_no
     assert analyse(question).noun == "茶舗"
     assert _answer(question, text, "みどり本舗").startswith("みどり本舗: ")
     assert not _answer(question, text, "みどり茶園").startswith("みどり茶園: ")
+
+
+def test_a_name_with_initials_is_quoted_whole_and_cited_once() -> None:
+    text = "The mill closed in 1890. Backed by the banker J. P. Smith, the mill reopened in 1894."
+    answer = _answer("Who backed the reopening of the mill?", text)
+    assert "banker J. P. Smith, the mill reopened in 1894. [1]" in answer
+    assert answer.count("[1]") == 1

@@ -47,6 +47,17 @@ def test_answer_sentences_end_at_citation_marks_and_line_ends() -> None:
     assert split_answer_sentences("It is fast [1][2]. It is small.") == ["It is fast [1][2].", "It is small."]
 
 
+def test_an_answer_sentence_does_not_end_at_an_initial_or_an_abbreviation() -> None:
+    # split as the document was, so the answerer cites "J. P. Smith" once, not "J. [1] P. [1]"
+    answer = "Backed by the banker J. P. Smith, the mill reopened. It stands on Mill Ave. and 5th St. today."
+    sentences = [
+        "Backed by the banker J. P. Smith, the mill reopened.",
+        "It stands on Mill Ave. and 5th St. today.",
+    ]
+    assert split_answer_sentences(answer) == split_sentences(answer) == sentences
+    assert split_answer_sentences("By J. [1] P. Smith. [2]") == ["By J. [1]", "P. Smith. [2]"]
+
+
 def test_citation_marks_are_found_and_stripped() -> None:
     assert citation_numbers("a [2] b [1] c [2]") == [2, 1, 2]
     assert strip_citations("a [2] b [1].") == "a b."

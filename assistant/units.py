@@ -60,7 +60,12 @@ ANAPHORA_EN = re.compile(
     r"he|she|his|her|"
     # numbers and parts of what was named before: "All three …", "The other third …", "The result …"
     r"all (?:two|three|four|five|six|seven|eight|nine|ten)|each of|one of (?:them|these|those)|none of|"
-    r"the (?:two|three|four|five|other|others|rest|remainder|latter|former|result|outcome|same))\b",
+    r"the (?:two|three|four|five|other|others|rest|remainder|latter|former|result|outcome|same)|"
+    # a time told by the one before, as 同年・翌年 are: "In the same year …", "Later that month …"
+    r"(?:(?:in|during|by|at|later|earlier|early|late)(?: in)? )?(?:the same|that|the following|the next|"
+    r"the previous|the preceding) (?:year|month|week|day|decade|century|season|time|period)|"
+    r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|several|a few) (?:years?|months?|weeks?|days?) "
+    r"(?:later|earlier|after(?:wards?)?|before))\b",
     re.IGNORECASE,
 )
 

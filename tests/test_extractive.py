@@ -84,6 +84,11 @@ def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     year = passage_units("茶会は1902年4月に始まった。同年8月、茶会は港へ移った。港はにぎやかだ。", 1)
     assert next(u for u in year if u.text.startswith("同年")).antecedent.startswith("茶会は1902年")
     assert not is_anaphoric("同時に湯を沸かす。")
+    # and so are "In the same year", "Later that month", "Two years later"
+    fair = passage_units("The tea fair opened in May 1902. In the same year, it moved to the harbour.", 1)
+    assert next(u for u in fair if u.text.startswith("In the same")).antecedent.startswith("The tea fair")
+    assert is_anaphoric("Later that month the fair closed.") and is_anaphoric("Two years later, it reopened.")
+    assert not is_anaphoric("In 1904 the fair reopened.") and not is_anaphoric("Later, the fair reopened.")
     # a number or a part of what was named points back too
     assert is_anaphoric("All three kettles had copper lids.") and is_anaphoric("The other half went to Kobe.")
     assert is_anaphoric("The result is a milder tea.") and not is_anaphoric("The kettle is copper.")

@@ -217,6 +217,12 @@ MEASURE = re.compile(
 # 40日間, 数GB, 500 MB). Units of measure only: a year (2015年) or a day of a month (3月11日) is a
 # date, not a duration.
 _AMOUNT = r"(?:[0-9０-９][0-9０-９,.]*|数十|数百|数千|十数|数)\s*"
+# and in English words: "tens of seconds", "a few minutes", "two weeks", "hundreds of megabytes"
+_AMOUNT_EN = (
+    r"\b(?:[0-9][0-9,.]*|a few|a couple of|several|many|(?:tens|dozens|hundreds|thousands) of|an?|one|two|"
+    r"three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|"
+    r"hundred)[\s-]*"
+)
 DIMENSIONS = {
     "time": (
         re.compile(
@@ -228,8 +234,8 @@ DIMENSIONS = {
         re.compile(
             rf"{_AMOUNT}(?:ミリ秒|マイクロ秒|秒|分(?:間|程度|ほど|以上|以内|〜|から|-)?(?![の野類散析割岐離解子布])|"
             rf"時間|週間|か月|ヶ月|カ月|年間)|(?<![0-9０-９月])[0-9０-９]{{1,3}}日(?:間)?(?![本曜])|数日|"
-            r"(?:秒|分|時間|日)単位|\b[0-9][0-9,.]*\s*(?:ms|milliseconds?|seconds?|secs?|minutes?|mins?|hours?|"
-            r"days?|weeks?|months?|years)\b",
+            rf"(?:秒|分|時間|日)単位|\b[0-9][0-9,.]*\s*(?:ms|secs?|mins?)\b|{_AMOUNT_EN}(?:(?:milli|micro)?seconds?|"
+            r"minutes?|hours?|days?|weeks?|months?|years)\b|\bsub-?second\b",
             re.IGNORECASE,
         ),
     ),
@@ -237,7 +243,7 @@ DIMENSIONS = {
         re.compile(r"大きさ|サイズ|容量|\bhow (?:big|large)\b|\bsize\b", re.IGNORECASE),
         re.compile(
             rf"{_AMOUNT}(?:[KMGTP]i?B\b|キロバイト|メガバイト|ギガバイト|テラバイト|バイト)|"
-            r"\b[0-9][0-9,.]*\s*(?:[KMGTP]i?B|bytes?)\b",
+            rf"\b[0-9][0-9,.]*\s*(?:[KMGTP]i?B|bytes?)\b|{_AMOUNT_EN}bytes\b|\b(?:kilo|mega|giga|tera)bytes\b",
             re.IGNORECASE,
         ),
     ),

@@ -768,6 +768,11 @@ def test_the_dimension_a_measure_question_asks_in() -> None:
     assert holds_measure("time", "低速（分単位）") and holds_measure("time", "数十秒〜数分")
     assert holds_measure("time", "40日から50日前後") and holds_measure("size", "重量（数GB〜数十GB）")
     assert not holds_measure("time", "2015年3月11日に") and not holds_measure("time", "十分な速さ")
+    # amounts in English words, and units of size spelled out
+    assert holds_measure("time", "Boot time of tens of seconds") and holds_measure("time", "took four years")
+    assert holds_measure("size", "hundreds of megabytes") and holds_measure("size", "(kilobytes to MB)")
+    assert not holds_measure("time", "in the years after 2015")
+    assert not holds_measure("size", "the bytes it reads")
 
 
 def test_value_question_answers_with_the_table_cell(docs_bot: Assistant) -> None:

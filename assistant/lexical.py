@@ -67,6 +67,9 @@ _STOPWORDS = {
     "in", "is", "it", "of", "on", "or", "the", "to", "what", "which", "why", "with", "when",
     "who", "whom", "whose", "where", "this", "that", "these", "those", "was", "were", "will",
     "there", "their", "they", "you", "your", "i", "me", "my", "we", "our", "than", "into",
+    # auxiliaries and pronouns ("In what year did he die?"), not "may" (May) nor "us" (US)
+    "did", "has", "have", "had", "been", "being", "would", "could", "should", "might", "must",
+    "shall", "he", "she", "him", "his", "her", "hers", "them", "its",
     "する", "ある", "いる", "なる", "れる", "られる", "こと", "もの", "よう", "ため", "何",
     "どう", "どの", "どれ", "どちら", "ない", "です", "ます",
 }  # fmt: skip
@@ -164,10 +167,10 @@ STOPWORDS = frozenset(_STOPWORDS)
 
 
 #: Bump when tokenisation or the on-disk layout changes: persisted indexes are rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Bump when the tokenizer's terms change: tokens stored at ingest by another version are
 #: not used, the chunk's text is tokenized again.
-TOKENIZER_VERSION = 3
+TOKENIZER_VERSION = 4
 WORDS = "words"
 NGRAMS = "ngrams"
 _NGRAM_SKIP = re.compile(r"[\s\W_]+", re.UNICODE)

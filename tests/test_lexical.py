@@ -20,6 +20,12 @@ def test_light_verbs_and_formal_nouns_are_dropped_in_any_spelling() -> None:
     assert tokens == ["保存", "出来る"], tokens
 
 
+def test_english_auxiliaries_and_pronouns_are_dropped_but_may_and_us_are_kept() -> None:
+    # "did" is rare in a passage, so as a term it weighed most: "Edison did receive …" won
+    assert default_tokenizer().tokenize("In what year did he die?") == ["year", "die"]
+    assert default_tokenizer().tokenize("Sold in May in the US") == ["sold", "may", "us"]
+
+
 def test_tokens_stored_by_an_older_tokenizer_are_made_again_from_the_text() -> None:
     from assistant.lexical import TOKENIZER_VERSION
     from assistant.lexical_store import indexed_doc

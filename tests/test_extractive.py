@@ -1299,3 +1299,11 @@ def test_a_name_with_initials_is_quoted_whole_and_cited_once() -> None:
     answer = _answer("Who backed the reopening of the mill?", text)
     assert "banker J. P. Smith, the mill reopened in 1894. [1]" in answer
     assert answer.count("[1]") == 1
+
+
+def test_the_noun_of_a_date_question_word_is_not_a_word_to_find() -> None:
+    # "year" of "what year" asks, as 何年 does: "In the years after …" holds no more of the answer
+    text = "In the years after the war, the kettle maker won a prize in 1925. Ill for a decade, the kettle maker died in 1931."
+    answer = _answer("What year did the kettle maker die?", text)
+    assert answer.startswith("Ill for a decade, the kettle maker died in 1931.")
+    assert "In the years" not in answer

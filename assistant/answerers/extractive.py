@@ -485,6 +485,8 @@ class ExtractiveAnswerer:
         ]
         n = len(units)
         frame = _measure_frame(question) if asked.measure else set()
+        if asked.ask == "date":
+            frame |= set(tokenizer.tokenize(" ".join(m.group(1) for m in _DATE_NOUN.finditer(question))))
         if asked.kind == "definition":
             # 「マルチテナンシーでいうテナントとは」: the frame's words place the term, and a
             # sentence about the frame is no definition of the term
@@ -581,6 +583,11 @@ def cross_language_offsets(question: str, texts: Sequence[str]) -> np.ndarray:
     asked_in_japanese = bool(_JAPANESE.search(question))
     offset = CROSS_DENSE["ja" if asked_in_japanese else "en"]
     return np.array([offset if bool(_JAPANESE.search(t)) != asked_in_japanese else 0.0 for t in texts])
+
+
+# The noun of an English date question's question word ("in what year", "which century"): it
+# asks, as 何年 does, and "the years after" holds no more of the answer than any other sentence.
+_DATE_NOUN = re.compile(r"\b(?:what|which)\s+(year|month|day|date|century|decade)\b", re.I)
 
 
 def _measure_frame(question: str) -> set[str]:

@@ -323,8 +323,8 @@ MEASURE_BOOST = 0.4  # a measure question: a passage holding a quantity of the d
 ROW_VIEWS_CACHED = 20_000  # row-view vectors kept in memory (384 floats each: about 30 MB)
 # English function words the index keeps as terms: their Japanese translations are noise.
 _NOT_TRANSLATED = {
-    "should", "would", "could", "must", "may", "might", "shall", "also", "very", "more", "most",
-    "many", "much", "some", "any", "other", "such", "only", "just", "not", "no", "all", "each",
+    "may", "also", "very", "more", "most", "many", "much", "some", "any", "other", "such", "only",
+    "just", "not", "no", "all", "each",
 }  # fmt: skip
 _ENGLISH_WORD = re.compile(r"[A-Za-z][a-z]{2,}")
 

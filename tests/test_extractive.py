@@ -1307,3 +1307,21 @@ def test_the_noun_of_a_date_question_word_is_not_a_word_to_find() -> None:
     answer = _answer("What year did the kettle maker die?", text)
     assert answer.startswith("Ill for a decade, the kettle maker died in 1931.")
     assert "In the years" not in answer
+
+
+def test_the_sentence_after_the_best_follows_it_when_it_holds_more_of_the_question() -> None:
+    # The best sentence sets the scene; the one after it holds the words it lacks, and the fact.
+    text = (
+        "During the decade, the town council made several changes to its parks. "
+        "The most important of these was the Riverside Garden, which opened in 1921. "
+        "The mayor was a baker by trade."
+    )
+    answer = _answer("What was the most important change the town council made to its parks?", text)
+    assert answer.startswith("During the decade, the town council made several changes to its parks. [1]")
+    assert "The most important of these was the Riverside Garden" in answer
+    assert "baker" not in answer
+    text = "町議会は十年の間に公園にいくつかの手を加えた。中でも最も大きな事業は川辺庭園の造成で、1921年に開園した。町長は本業がパン屋だった。"
+    answer = _answer("町議会が公園に加えた最も大きな事業は何ですか？", text)
+    assert "川辺庭園" in answer
+    assert "パン屋" not in answer
+

@@ -226,8 +226,8 @@ def _translated_coverage(
 
 def question_names(question: str) -> set[str]:
     """Terms of the question that name something: proper nouns and words the dictionary
-    does not know, Latin words in Japanese text; in English, words with a digit or, after
-    the first word, a capital."""
+    does not know, Latin words in Japanese text; in English, words with a digit or a capital
+    inside (gVisor, macOS) or, after the first word, a capital."""
     tokenizer = default_tokenizer()
     japanese = detect_language(question) == "ja"  # Latin words inside Japanese are names
     names: set[str] = set()
@@ -236,7 +236,8 @@ def question_names(question: str) -> set[str]:
         if not surface:
             continue
         if surface.isascii():
-            if japanese or re.search(r"[0-9]", surface) or (i and re.match(r"[A-Z]", surface)):
+            # a capital inside a word names something wherever it stands (gVisor, macOS, eBPF)
+            if japanese or re.search(r"[0-9]|[a-z][A-Z]", surface) or (i and re.match(r"[A-Z]", surface)):
                 names.update(tokenizer.tokenize(surface))
         elif morpheme.part_of_speech()[1] == "固有名詞" or morpheme.is_oov():
             names.update(tokenizer.tokenize(surface))

@@ -1325,3 +1325,35 @@ def test_the_sentence_after_the_best_follows_it_when_it_holds_more_of_the_questi
     assert "川辺庭園" in answer
     assert "パン屋" not in answer
 
+
+def _stated(question: str, passages: list[Passage]) -> str:
+    from assistant.answerers.extractive import ExtractiveAnswerer
+    from assistant.embedders import get_embedder
+    from assistant.text import detect_language
+    from assistant.types import Note
+
+    answerer = ExtractiveAnswerer(settings=load_settings(), embedder=get_embedder("fake:256"))
+    pieces = answerer.stream(question, passages, detect_language(question))
+    return "".join(p for p in pieces if not isinstance(p, Note))
+
+
+def test_a_fact_under_a_section_named_after_another_thing_is_not_the_asked_things() -> None:
+    # One document, a section per kettle: the boil time stands under Brewmax, not under Kettlo.
+    title = "Kettles compared (Kettlo, Brewmax)"
+    kettlo = Passage("k", "Kettlo heats water with a copper coil and keeps it warm.", "/d/k.md", title,
+                     ["Kettlo"], number=1, rank=1)  # fmt: skip
+    brewmax = Passage("b", "- Boils one litre of water in 90 seconds\n- Weighs 800 grams", "/d/k.md", title,
+                      ["Brewmax"], number=2, rank=2)  # fmt: skip
+    assert _stated("How many seconds does Kettlo take to boil water?", [kettlo, brewmax]) == ""
+    assert "90 seconds" in _stated("How many seconds does Brewmax take to boil water?", [kettlo, brewmax])
+    kettlo.text = "Kettlo heats water with a copper coil. Kettlo boils one litre of water in 90 seconds."
+    assert "90 seconds" in _stated("How many seconds does Kettlo take to boil water?", [kettlo, brewmax])
+    # a section whose heading names nothing may speak of anything
+    table = (
+        "次の表は、Kettloの各手順の所要時間です。\n\n| 手順 | 所要時間 |\n| --- | --- |\n| 湯沸かし | 90秒 |"
+    )
+    timing = Passage("t", table, "/d/t.md", "やかんの時間", ["時間の内訳"], number=2, rank=2)
+    kettlo_ja = Passage(
+        "k", "Kettloは銅のコイルで水を温めます。", "/d/k.md", "Kettlo", ["Kettlo"], number=1, rank=1
+    )
+    assert "90秒" in _stated("Kettloの湯沸かしは何秒ですか？", [kettlo_ja, timing])

@@ -145,6 +145,8 @@ def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> 
         relevance.question_names("増分バックアップを手早く済ませたい人にはどちらが向いていますか？") == set()
     )
     assert relevance.question_names("Which port does the Foo API use?") == {"foo", "api"}
+    # a capital inside a word names something wherever the word stands
+    assert relevance.question_names("How fast does gVisor start on macOS?") == {"gvisor", "maco"}
 
 
 @pytest.mark.slow

@@ -281,8 +281,8 @@ def _value(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) ->
         after = _next_sentence(best, units, 1)
         if after is not None and not ANNOUNCES.search(after.text):
             return [*lines, _line(after)]
-    after = _next_sentence(best, units, 1) if best.kind == "sentence" else None
-    if after is not None and _completes(question, best, after):
+    after = _completing(question, best, units)
+    if after is not None:
         return [*lines, _line(replace(after, antecedent=""))]
     for unit in ranked[1:4]:
         if unit.score < best.score - CLOSE:
@@ -461,8 +461,8 @@ def _reason(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -
     if because is not None and REASON.search(because.text):
         return [_line(because)]
     lines = [_line(best)]
-    after = _next_sentence(best, units, 1) if best.kind == "sentence" else None
-    if after is not None and _completes(question, best, after):
+    after = _completing(question, best, units)
+    if after is not None:
         return [*lines, _line(replace(after, antecedent=""))]
     for unit in ranked[1:3]:
         if unit.score >= best.score - CLOSE and not _redundant(unit, best) and unit.kind != "row":
@@ -476,18 +476,20 @@ def _definition(question: Question, ranked: Sequence[Unit], units: Sequence[Unit
     return _titled(question, best, [_line(best)]) if _SUBJECT_LOST.match(best.text) else [_line(best)]
 
 
-def _completes(question: Question, best: Unit, after: Unit) -> bool:
-    """Does the sentence after the best hold a word of the question the best lacks ("The most
-    important of these …" after "… changes to land tenure occurred.")? Names do not count (a
-    sentence that names the subject again adds nothing asked for), nor question words, general
-    nouns or one-letter pieces ("Tesla's" → s)."""
-    if after.score < best.score - FOLLOW_REACH:
-        return False
+def _completing(question: Question, best: Unit, units: Sequence[Unit]) -> Unit | None:
+    """The sentence after the best sentence, when it holds a word of the question the best
+    lacks ("The most important of these …" after "… changes to land tenure occurred.") and
+    scores within ``FOLLOW_REACH`` of it. Names do not count (a sentence that names the subject
+    again adds nothing asked for), nor question words, general nouns or one-letter pieces
+    ("Tesla's" → s)."""
+    after = _next_sentence(best, units, 1) if best.kind == "sentence" else None
+    if after is None or after.score < best.score - FOLLOW_REACH:
+        return None
     tokenizer = default_tokenizer()
     asked = {t for t in tokenizer.tokenize(question.text) if len(t) > 1 and not is_question_word(t)}
     asked -= general_terms() | question_names(question.text)
     have = set(tokenizer.tokenize(best.reader_text))
-    return bool((set(tokenizer.tokenize(after.text)) - have) & asked)
+    return after if (set(tokenizer.tokenize(after.text)) - have) & asked else None
 
 
 def _next_sentence(unit: Unit, units: Sequence[Unit], step: int = 1) -> Unit | None:

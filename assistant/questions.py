@@ -32,7 +32,8 @@ An ask is the thing asked for, not a word of the question's body: 「予定価�
 for no price, 「1980年代に…」 for no date, 「党組織は、…」 for no organisation, "the
 initial version of …" for no version, "release cytokines" for no release; 何年以上・何年ぶり
 ask for a duration, 「いくつかの」 for nothing, and 「…はいくらか」 without a word of money for
-an amount (a number, not necessarily money). A counter may be written several ways
+an amount (a number, not necessarily money); with a word of paying before it (「有料プランは月額
+いくら」) it asks for money. A counter may be written several ways
 (10カ所 for 何か所) and a quantity may carry a multiplier (250万トン). Counted over every
 question of the JSQuAD development half that has an ask, the sentence holding the gold
 answer had a fact of the asked shape in 400 of 456 (organisation 2 of 30, price 15 of 24)
@@ -307,6 +308,8 @@ ASKS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # 「料金は何に応じて…」 asks what the fee depends on, not for an amount
             r"(?:価格|値段|料金|ライセンス料)(?:は|って|を教え)(?![^？?。]*(?:何に|何で|何によ|なぜ|どう|どのよう))|何円|"
             r"(?:費用|コスト|価格|値段|料金)(?:は|が)?(?:いくら|どのくらい|どれくらい)|"
+            # いくら with a word of paying before it (「有料プランは月額いくら」) asks for money
+            r"(?:月額|年額|月々|有料|料金|費用|価格|値段|コスト|代金|購入|支払|ライセンス)[^？?。、]{0,15}?いくら(?!でも)|"
             # a fee is asked for by a question word, not by "how do the fees compare"; "how
             # much" asks for money only with a word of money ("how much is used" does not)
             r"\bwhat (?:is|was|are|were) the (?:\w+ )?(?:price|cost|fee)s?\b|"

@@ -316,6 +316,17 @@ def test_an_acronym_of_the_question_is_found_spelled_out(docs_bot: Assistant) ->
     assert "".join(str(x) for x in docs_bot.answerer.stream(question, [other], "en")) == ""
 
 
+def test_a_name_written_in_pieces_is_the_name_written_as_one() -> None:
+    """「micro Kettle」 in the question is the passage's 「microKettle」, and the reverse; a name
+    that only shares a piece ("micro" of "microwave") is not."""
+    text = "Zephyr の microKettle は 1 リットルを 90 秒で沸かします。大型のケトルは 3 分かかります。"
+    assert "90 秒" in _answer("Zephyr の micro Kettle は 1 リットルを何秒で沸かしますか？", text)
+    spaced = "Zephyr の micro Kettle は 1 リットルを 90 秒で沸かします。大型のケトルは 3 分かかります。"
+    assert "90 秒" in _answer("Zephyr の microKettle は 1 リットルを何秒で沸かしますか？", spaced)
+    other = "Zephyr の microwave は 1 リットルを 90 秒で温めます。"
+    assert _answer("Zephyr の micro Kettle は 1 リットルを何秒で沸かしますか？", other) == ""
+
+
 def test_a_version_belongs_to_the_name_before_it(docs_bot: Assistant) -> None:
     """A version number of another product in the same sentence does not answer: the
     question about the kettle's firmware is refused, not answered with the oven's version."""

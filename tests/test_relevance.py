@@ -138,8 +138,11 @@ def test_the_thing_asked_for_must_be_known_to_the_index(docs_bot: Assistant) -> 
     # "what happens if …", "what causes a …": the word after "what" is a verb, not a thing asked for
     assert "unknown to the index" not in decide("What happens if green tea is steamed too long?", "en")[1]
     assert "unknown to the index" not in decide("What causes a green tea to taste fresh?", "en")[1]
-    # A general noun (もの・仕組み) names nothing the documents could lack.
+    # A general noun (もの・仕組み) names nothing the documents could lack, nor does a noun of a
+    # dimension (割合: documents give 76% without the word), nor an adverb after "what".
     assert "unknown to the index" not in decide("増分バックアップが保存するものは何ですか？", "ja")[1]
+    assert "unknown to the index" not in decide("増分バックアップが占める割合はどれくらいですか？", "ja")[1]
+    assert "unknown to the index" not in decide("What exactly is an incremental backup?", "en")[1]
     # Unknown ordinary words no longer count as names the documents lack.
     assert (
         relevance.question_names("増分バックアップを手早く済ませたい人にはどちらが向いていますか？") == set()
@@ -165,6 +168,8 @@ def test_an_unknown_noun_asked_for_is_refused(e5_docs_bot: Assistant) -> None:
         ("Which port does the tea server listen on?", "port", "The server listens on all addresses.", "The server listens on port 8080."),
         ("バックアップの上限は何GBですか？", "size", "容量は数GB〜数十GBです。", "上限は 500GB です。"),
         ("How much memory does the kettle use?", "size", "It uses a little memory.", "It reserves 64 MB of memory."),
+        # いくら after a word of paying asks for money, not for a count
+        ("電気ケトルの有料サポートは月額いくらですか？", "price", "サポートは 2 種類あります。", "サポートは月額 500 円です。"),
         # a count is a number standing alone, not a digit inside a name
         ("How many kettles does the shop sell?", "count", "The shop sells K2 kettles and v3.x lids.", "The shop sells 40 kettles."),
         ("電気自動車の充電器は何台ありますか？", "count", "充電器は K8s で管理されている。", "充電器は 12 台ある。"),

@@ -77,7 +77,8 @@ line by line, each with its ``[n]`` citation. When no unit holds a fact of the k
 question asks for (a price, a date, a version, a count), nothing is yielded and the
 pipeline refuses, showing the closest passages. What the question names must stand in the
 unit's passage; an acronym of the question ("US") counts when the passage spells it out
-("the United States"). Looking for the names in the other passages of the unit's
+("the United States"), and a name the question writes in pieces when the passage writes it as
+one (「micro VM」: microVM), or the reverse. Looking for the names in the other passages of the unit's
 document instead was tried and dropped: over a one-document corpus such as the seed,
 every passage names everything, and a near-topic probe of its development split was
 answered.
@@ -445,8 +446,14 @@ class ExtractiveAnswerer:
             context = f"{context} {section}"
             missing -= set(tokenizer.tokenize(section))
         # An acronym of the question is named by its words spelled out ("US": United States),
-        # a country by its people or language ("China": "25 million Chinese").
-        return all(_spelled_out(name, question, context) or _demonym(name, context) for name in missing)
+        # a country by its people or language ("China": "25 million Chinese"), a name written
+        # in pieces by the same name written as one ("micro VM": microVM), or the reverse.
+        return all(
+            _spelled_out(name, question, context)
+            or _demonym(name, context)
+            or _joined(name, question, context)
+            for name in missing
+        )
 
     def _counts_the_thing(self, question: str, text: str) -> bool:
         """Does a count of the text count what the question counts ("how many layers")? A
@@ -658,6 +665,37 @@ def _spelled_out(name: str, question: str, text: str) -> bool:
     filler = r"(?:\s+(?:of|the|and|for|de|du|des|der|von)\b)*\s+"
     spelled = filler.join(rf"{letter}[\w'-]*" for letter in acronym)
     return bool(re.search(rf"\b{spelled}\b", text))
+
+
+def _joined(name: str, question: str, text: str) -> bool:
+    """Is ``name`` (a word of the question, as the tokenizer gives it) part of a name that the
+    question and the text write differently, in pieces or as one: "micro VM" in the question
+    and "microVM" in the text, "Hyper V" and "Hyper-V", or "microVM" and "micro VM"? Pieces are
+    Latin words the question writes side by side; the text may join them with nothing, a
+    space, a hyphen or an underscore."""
+    tokenizer = default_tokenizer()
+    gap = r"[\s_-]?"
+    for run in re.findall(r"[A-Za-z0-9]+(?:[\s_-]+[A-Za-z0-9]+)*", question):
+        pieces = re.split(r"[\s_-]+", run)
+        for i, piece in enumerate(pieces):
+            if name not in tokenizer.tokenize(piece):
+                continue
+            windows = [
+                pieces[a:b]
+                for a in range(max(0, i - 2), i + 1)
+                for b in range(max(i + 1, a + 2), min(len(pieces), a + 3) + 1)
+            ]
+            if len(piece) >= 4:
+                windows.append(list(piece))  # written as one in the question, in pieces in the text
+            for window in windows:
+                if _whole_word(gap.join(re.escape(w) for w in window)).search(text):
+                    return True
+    return False
+
+
+def _whole_word(body: str) -> re.Pattern[str]:
+    """``body`` as a whole word, whatever its case."""
+    return re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _demonym(name: str, text: str) -> bool:

@@ -4,9 +4,9 @@ A passage (Markdown) becomes units a reader can understand on their own:
 
 - a **cell** of a table, with its row label and column header
   (``起動速度 — 仮想マシン: 低速（分単位）``), and the whole **row** for comparisons;
-- a **list item**, with the lead-in that introduces the list (the sentence ending in
-  a colon above it, or the parent item of a nested list) and the heading path that
-  names its subject;
+- a **list item**, with the lead-in that introduces the list (the sentence above it
+  ending in a colon or announcing what follows, 「次のものは…」 / "the following", or the
+  parent item of a nested list) and the heading path that names its subject;
 - a **sentence**, together with the sentence before it when it opens with a
   demonstrative, a connective or a word for "both" (これにより・そのため・この・それ・
   どちらも / This, It, Therefore, Both …), a pronoun (彼女は / she) or a word for "the
@@ -43,6 +43,8 @@ _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVX]+\.)\s+")
 # A list item that starts with a label: "**Label**: body" or "Label: body".
 _ITEM_LABEL = re.compile(r"^\s*(?:\*\*(?P<bold>[^*]{1,60})\*\*\s*[:：]?|(?P<plain>[^:：。.]{1,40})[:：])\s*")
 _COLON_END = re.compile(r"[:：]\s*(?:\*\*)?\s*$")
+# a sentence that announces what follows it: 次の・以下の / "the following", "as follows"
+_FOLLOWING = re.compile(r"(?:次|以下)の|\b(?:the following|as follows)\b", re.I)
 
 # Sentences that lean on the one before: Japanese ko-/so- demonstratives and connectives,
 # English pronouns and discourse connectives at the start of the sentence.
@@ -263,8 +265,13 @@ def _code_units(lines: list[str], number: int, headings: list[str], lead: str, g
 
 
 def _lead_in(units: list[Unit]) -> str:
-    """The sentence just before a list, when it introduces it (ends in a colon)."""
-    if units and units[-1].kind == "sentence" and is_lead_in(units[-1].text):
+    """The sentence just before a list, when it introduces it: it ends in a colon, or it
+    announces what follows (「次のものは…共有されたままです。」, "… the following.")."""
+    if (
+        units
+        and units[-1].kind == "sentence"
+        and (is_lead_in(units[-1].text) or _FOLLOWING.search(units[-1].text))
+    ):
         return units[-1].text
     return ""
 

@@ -66,6 +66,24 @@ def test_list_item_carries_lead_in_and_subject() -> None:
     assert facet[0].subject == "電気自動車" and facet[0].label == "低い重心"
 
 
+def test_a_sentence_that_announces_what_follows_leads_the_list() -> None:
+    """「次のものは…です。」 and "… the following." introduce the list after them, like a colon:
+    asked for what they announce, the answer is the list's items, not another list."""
+    text = (
+        "茶葉の保存には気をつける点があります。次のものは茶葉の香りを弱めます。\n\n"
+        "- **湿気**: 袋を開けたら早めに飲み切ります。\n- **日光**: 缶に入れて暗所に置きます。\n"
+        "- **におい**: 香辛料の近くに置きません。"
+    )
+    items = [u for u in passage_units(text, 1, ["保存"]) if u.kind == "item"]
+    assert {u.lead for u in items} == {"次のものは茶葉の香りを弱めます。"}
+    answer = _answer("茶葉の香りを弱めるものの例は？", text)
+    assert all(word in answer for word in ("湿気", "日光", "におい"))
+    english = "Kettles differ.\n\nThe lid protects against the following.\n\n- steam burns\n- spills"
+    assert {u.lead for u in passage_units(english, 1) if u.kind == "item"} == {
+        "The lid protects against the following."
+    }
+
+
 def test_sentence_keeps_the_sentence_its_demonstrative_points_to() -> None:
     units = passage_units("葉をすぐに加熱する。これにより、酵素が止まる。別の話題です。", 1)
     pointing = next(u for u in units if u.text.startswith("これにより"))

@@ -446,7 +446,9 @@ def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> 
     if len(items) < 2:
         return _value(question, ranked, units)
     head = re.sub(r"\s*[:：]+\s*$", "", top.lead or top.subject)
-    lines = [f"{head}: [{top.passage}]"] if head else []
+    # a lead-in that is a whole sentence (「次のものは…です。」) keeps its own full stop
+    colon = "" if re.search(r"[。.！!]$", head) else ":"
+    lines = [f"{head}{colon} [{top.passage}]"] if head else []
     lines.extend(_line(u, "- ", lead=False) for u in items)
     return lines
 

@@ -78,6 +78,9 @@ def test_a_sentence_that_announces_what_follows_leads_the_list() -> None:
     assert {u.lead for u in items} == {"次のものは茶葉の香りを弱めます。"}
     answer = _answer("茶葉の香りを弱めるものの例は？", text)
     assert all(word in answer for word in ("湿気", "日光", "におい"))
+    # an item quoted alone is not headed by that sentence (it is no label of the item)
+    single = _answer("日光から茶葉を守るにはどこに置きますか？", text)
+    assert "暗所" in single and "次のもの" not in single
     english = "Kettles differ.\n\nThe lid protects against the following.\n\n- steam burns\n- spills"
     assert {u.lead for u in passage_units(english, 1) if u.kind == "item"} == {
         "The lid protects against the following."

@@ -204,7 +204,10 @@ def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
     if unit.kind == "code":
         return _code_line(unit, prefix)
     text = unit.reader_text
-    if lead and unit.kind == "item" and unit.lead and not text.startswith(unit.lead):
+    # a lead-in ending in a colon heads the item; one that is a whole sentence announcing the
+    # list (「次のような特性を実現しています。」) places it, but is not repeated before each item
+    sentence = bool(re.search(r"[。．.!?！？]\s*$", unit.lead))
+    if lead and unit.kind == "item" and unit.lead and not sentence and not text.startswith(unit.lead):
         text = f"{unit.lead.rstrip(':： ')}: {text}"  # "Their defaults:" is not doubled
     mark = f"[{unit.passage}]"
     # every sentence cited, as the answer's sentences are read (`assistant.text`)

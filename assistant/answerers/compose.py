@@ -94,6 +94,8 @@ CLOSE = 0.05  # a second unit joins a value answer when it scores within this of
 WHICH_EVIDENCE = 2  # units beside the best that support a which answer's entity
 WHICH_LOOK = 6  # how deep in the ranking they are looked for
 FOLLOW_REACH = 0.3  # the sentence after the best follows it when it scores within this of it
+# a lead-in that is a whole sentence (「次のものは…です。」), not a label ending in a colon
+SENTENCE_END = re.compile(r"[。．.!?！？]\s*$")
 # a sentence that gives something its name (「…と呼ばれる」 / "is called")
 NAMING = re.compile(
     r"と(?:一般的に|一般に|総称して|俗に)?(?:呼ばれ|呼ぶ|称され|称する|いう。|言う。)|"
@@ -206,7 +208,7 @@ def _line(unit: Unit, prefix: str = "", lead: bool = True) -> str:
     text = unit.reader_text
     # a lead-in ending in a colon heads the item; one that is a whole sentence announcing the
     # list (「次のような特性を実現しています。」) places it, but is not repeated before each item
-    sentence = bool(re.search(r"[。．.!?！？]\s*$", unit.lead))
+    sentence = bool(SENTENCE_END.search(unit.lead))
     if lead and unit.kind == "item" and unit.lead and not sentence and not text.startswith(unit.lead):
         text = f"{unit.lead.rstrip(':： ')}: {text}"  # "Their defaults:" is not doubled
     mark = f"[{unit.passage}]"
@@ -450,7 +452,7 @@ def _list(question: Question, ranked: Sequence[Unit], units: Sequence[Unit]) -> 
         return _value(question, ranked, units)
     head = re.sub(r"\s*[:：]+\s*$", "", top.lead or top.subject)
     # a lead-in that is a whole sentence (「次のものは…です。」) keeps its own full stop
-    colon = "" if re.search(r"[。.！!]$", head) else ":"
+    colon = "" if SENTENCE_END.search(head) else ":"
     lines = [f"{head}{colon} [{top.passage}]"] if head else []
     lines.extend(_line(u, "- ", lead=False) for u in items)
     return lines
